@@ -1,0 +1,33 @@
+//! # mastra
+//!
+//! Durable AI agents with resumable streams, in Rust. This crate only re-exports the
+//! `mastra-*` crates under module paths that mirror upstream Mastra's package split:
+//!
+//! | module | crate | what it holds |
+//! |---|---|---|
+//! | [`core`] | `mastra-core` | agents, messages, chunks, the `LanguageModel` and `Tool` contracts, built-in models |
+//! | [`pubsub`] | `mastra-pubsub` | the event envelope, the `PubSub` and lease contracts, `EventEmitterPubSub` |
+//! | [`cache`] | `mastra-cache` | the `ServerCache` contract and `InMemoryServerCache` |
+//! | [`durable`] | `mastra-durable` | resumable streams: `CachingPubSub`, observe from an offset |
+//! | [`openai`] | `mastra-openai` (feature `openai`, on by default) | OpenAI-compatible provider |
+//!
+//! ```
+//! use futures::StreamExt;
+//! use mastra::core::{demo, Agent};
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! let agent = Agent::builder("assistant", demo::DemoModel::new())
+//!     .instructions("You are a helpful assistant")
+//!     .tools(demo::demo_tools())
+//!     .build();
+//! let output = agent.generate("count to 3", Default::default()).await.unwrap();
+//! assert_eq!(output.text, "1 2 3");
+//! # }
+//! ```
+
+pub use mastra_cache as cache;
+pub use mastra_core as core;
+pub use mastra_durable as durable;
+#[cfg(feature = "openai")]
+pub use mastra_openai as openai;
+pub use mastra_pubsub as pubsub;
