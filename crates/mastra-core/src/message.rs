@@ -241,7 +241,10 @@ mod tests {
 
     #[test]
     fn rejects_unknown_roles_and_parts() {
-        assert!(serde_json::from_value::<MessageInput>(json!([{"role": "robot", "content": "x"}])).is_err());
+        assert!(
+            serde_json::from_value::<MessageInput>(json!([{"role": "robot", "content": "x"}]))
+                .is_err()
+        );
         assert!(serde_json::from_value::<MessageInput>(
             json!([{"role": "user", "content": [{"type": "hologram"}]}])
         )

@@ -78,9 +78,15 @@ pub enum ModelPart {
     TextDelta(String),
     ReasoningDelta(String),
     /// The model started writing the arguments of a tool call.
-    ToolCallStart { id: String, name: String },
+    ToolCallStart {
+        id: String,
+        name: String,
+    },
     /// A fragment of a tool call's JSON arguments.
-    ToolCallDelta { id: String, args_delta: String },
+    ToolCallDelta {
+        id: String,
+        args_delta: String,
+    },
     /// A complete tool call; `args` is the raw JSON text the model produced.
     ToolCall {
         id: String,
@@ -88,7 +94,10 @@ pub enum ModelPart {
         args: String,
     },
     /// The last part of every successful call.
-    Finish { reason: FinishReason, usage: Usage },
+    Finish {
+        reason: FinishReason,
+        usage: Usage,
+    },
 }
 
 /// The stream a model call returns.

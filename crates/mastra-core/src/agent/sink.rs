@@ -1,0 +1,28 @@
+//! Where the loop's chunks go: a channel for a plain agent, the run log for a durable one.
+
+use crate::Chunk;
+use std::future::Future;
+use tokio::sync::mpsc;
+
+/// Nobody is listening any more; the loop stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("chunk sink closed")]
+pub struct SinkClosed;
+
+/// Receives every chunk of a run, in order.
+pub trait ChunkSink: Send {
+    fn emit(&mut self, chunk: Chunk) -> impl Future<Output = Result<(), SinkClosed>> + Send;
+}
+
+impl ChunkSink for mpsc::Sender<Chunk> {
+    async fn emit(&mut self, chunk: Chunk) -> Result<(), SinkClosed> {
+        self.send(chunk).await.map_err(|_| SinkClosed)
+    }
+}
+
+impl ChunkSink for Vec<Chunk> {
+    async fn emit(&mut self, chunk: Chunk) -> Result<(), SinkClosed> {
+        self.push(chunk);
+        Ok(())
+    }
+}
