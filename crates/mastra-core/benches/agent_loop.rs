@@ -3,6 +3,8 @@
 //!
 //! `cargo bench -p mastra-core --bench agent_loop`
 
+#![allow(clippy::expect_used)] // a benchmark may stop at a broken setup
+
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use futures::StreamExt;
 use mastra_core::{
@@ -24,8 +26,12 @@ impl LanguageModel for RepeatModel {
         "repeat"
     }
     async fn stream(&self, _request: ModelRequest) -> Result<ModelStream, ModelError> {
-        let deltas = (0..self.deltas).map(|_| Ok(ModelPart::TextDelta("abcdefghijklmnopqrs ".to_owned())));
-        let finish = Ok(ModelPart::Finish { reason: FinishReason::Stop, usage: Usage::new(1, 1) });
+        let deltas =
+            (0..self.deltas).map(|_| Ok(ModelPart::TextDelta("abcdefghijklmnopqrs ".to_owned())));
+        let finish = Ok(ModelPart::Finish {
+            reason: FinishReason::Stop,
+            usage: Usage::new(1, 1),
+        });
         Ok(futures::stream::iter(deltas.chain([finish])).boxed())
     }
 }

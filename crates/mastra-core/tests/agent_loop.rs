@@ -1,5 +1,7 @@
 //! The multi-step loop: chunk order, step limits, tool failures, aborts, generate, callbacks.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers fail loudly
+
 use futures::StreamExt;
 use mastra_core::scripted::{ScriptedModel, ScriptedResponse};
 use mastra_core::tool::{tool, ToolContext};

@@ -1,6 +1,8 @@
 //! Every chunk type against literal JSON (wire-contract §3): serialization is byte-exact and
 //! parsing the literal gives the same chunk back.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers fail loudly
+
 use mastra_core::chunk::*;
 use mastra_core::{ErrorInfo, FinishReason, StepResult, ToolCallInfo, ToolResultInfo, Usage};
 use serde_json::json;
