@@ -46,7 +46,7 @@ mod usage;
 pub use abort::AbortSignal;
 pub use agent::{
     Agent, AgentBuilder, AgentOutput, AgentStream, Callback, Callbacks, ChunkSink, OutputCollector,
-    SinkClosed, StreamOptions, DEFAULT_MAX_STEPS,
+    RunExecutor, RunState, SinkClosed, StepProgress, StreamOptions, DEFAULT_MAX_STEPS,
 };
 pub use chunk::{Chunk, ChunkFrom, ChunkKind};
 pub use error::{AgentError, ErrorInfo, ModelError, ToolError};

@@ -25,18 +25,23 @@ mod options;
 mod output;
 mod run;
 mod sink;
+mod state;
 mod stream;
 mod tool_step;
 
 pub use options::{Callback, Callbacks, StreamOptions};
 pub use output::{AgentOutput, OutputCollector};
+pub use run::RunExecutor;
 pub use sink::{ChunkSink, SinkClosed};
+pub use state::{PendingCall, PendingStep, RunState, StepProgress};
 pub use stream::AgentStream;
 pub use tool_step::MAX_CONCURRENT_TOOLS;
 
 use crate::tool::{SharedTool, Tool};
-use crate::{AgentError, LanguageModel, Message, MessageInput, ModelSettings, ToolDefinition};
-use run::{new_id, RunLoop};
+use crate::{
+    AbortSignal, AgentError, LanguageModel, Message, MessageInput, ModelSettings, ToolDefinition,
+};
+use run::new_id;
 use std::fmt;
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -154,38 +159,67 @@ impl Agent {
         Ok(output)
     }
 
-    /// Runs the loop in the current task, sending every chunk to `sink`. Durable agents use
-    /// this with the run log as the sink. Returns `None` if the sink closed before the end.
+    /// Runs the loop in the current task, sending every chunk to `sink`. Returns `None` if the
+    /// sink closed before the end.
     pub async fn run_with_sink<S: ChunkSink>(
         &self,
         messages: Vec<Message>,
         options: StreamOptions,
         sink: S,
     ) -> Option<Result<AgentOutput, AgentError>> {
+        let state = self.new_run_state(messages, &options);
+        let abort = options.abort.unwrap_or_default();
+        self.executor(state, abort, options.callbacks, sink)
+            .run_to_end()
+            .await
+    }
+
+    /// The state of a new run: instructions, then `messages`; options resolved against the
+    /// agent's defaults.
+    pub fn new_run_state(&self, messages: Vec<Message>, options: &StreamOptions) -> RunState {
         let instructions = options
             .instructions
-            .unwrap_or_else(|| self.inner.instructions.clone());
+            .as_deref()
+            .unwrap_or(&self.inner.instructions);
         let mut conversation = Vec::with_capacity(messages.len() + 1);
         if !instructions.is_empty() {
             conversation.push(Message::system(instructions));
         }
         conversation.extend(messages);
-        let run = RunLoop {
-            agent: self.inner.clone(),
-            run_id: options.run_id.unwrap_or_else(new_id),
+        RunState {
+            run_id: options.run_id.clone().unwrap_or_else(new_id),
+            agent_id: self.inner.id.clone(),
             messages: conversation,
             max_steps: options.max_steps.unwrap_or(self.inner.max_steps).max(1),
             settings: options
                 .settings
+                .clone()
                 .unwrap_or_else(|| self.inner.settings.clone()),
-            abort: options.abort.unwrap_or_default(),
-            callbacks: options.callbacks,
-            sink,
             steps: Vec::new(),
             usage: Default::default(),
             text: String::new(),
-        };
-        run.run().await
+            started: false,
+            pending: None,
+            thread_id: options.thread_id.clone(),
+            resource_id: options.resource_id.clone(),
+        }
+    }
+
+    /// An executor that continues `state` step by step, in this process, into `sink`.
+    pub fn executor<S: ChunkSink>(
+        &self,
+        state: RunState,
+        abort: AbortSignal,
+        callbacks: Callbacks,
+        sink: S,
+    ) -> RunExecutor<S> {
+        RunExecutor {
+            agent: self.inner.clone(),
+            state,
+            abort,
+            callbacks,
+            sink,
+        }
     }
 }
 

@@ -1,51 +1,17 @@
 //! One model call: streams the model's parts out as chunks and gathers the step.
 
-use super::run::{new_id, RunLoop};
+use super::run::{new_id, RunExecutor};
 use super::sink::{ChunkSink, SinkClosed};
+use super::state::{PendingCall, PendingStep};
 use crate::chunk::{
     BoundaryPayload, ChunkKind, DeltaPayload, StepStartPayload, ToolCallPayload, ToolInputPayload,
 };
-use crate::{
-    FinishReason, ModelError, ModelPart, ModelRequest, StepResult, ToolCallInfo, ToolResultInfo,
-    Usage,
-};
+use crate::{FinishReason, ModelError, ModelPart, ModelRequest, ToolCallInfo, Usage};
 use futures::StreamExt;
 use serde_json::Value;
 
-/// What a model step produced before its tools ran.
-#[derive(Debug, Default)]
-pub(super) struct StepDraft {
-    pub(super) message_id: String,
-    pub(super) text: String,
-    pub(super) reasoning: String,
-    pub(super) tool_calls: Vec<PendingCall>,
-    pub(super) reason: Option<FinishReason>,
-    pub(super) usage: Usage,
-}
-
-/// A tool call as the model wrote it; `args_error` is set when its arguments are not JSON.
-#[derive(Debug)]
-pub(super) struct PendingCall {
-    pub(super) info: ToolCallInfo,
-    pub(super) args_error: Option<String>,
-}
-
-impl StepDraft {
-    pub(super) fn into_result(self, tool_results: Vec<ToolResultInfo>) -> StepResult {
-        StepResult {
-            message_id: Some(self.message_id),
-            text: self.text,
-            reasoning: self.reasoning,
-            tool_calls: self.tool_calls.into_iter().map(|c| c.info).collect(),
-            tool_results,
-            finish_reason: self.reason.unwrap_or(FinishReason::Other),
-            usage: self.usage,
-        }
-    }
-}
-
 pub(super) enum StepOutcome {
-    Done(StepDraft),
+    Done(PendingStep),
     Aborted,
     Failed(ModelError),
 }
@@ -57,11 +23,15 @@ enum OpenBlock {
     Reasoning(String),
 }
 
-impl<S: ChunkSink> RunLoop<S> {
+impl<S: ChunkSink> RunExecutor<S> {
     pub(super) async fn model_step(&mut self) -> Result<StepOutcome, SinkClosed> {
-        let mut draft = StepDraft {
+        let mut draft = PendingStep {
             message_id: new_id(),
-            ..StepDraft::default()
+            text: String::new(),
+            reasoning: String::new(),
+            reason: FinishReason::Other,
+            usage: Usage::default(),
+            calls: Vec::new(),
         };
         let start = StepStartPayload {
             message_id: Some(draft.message_id.clone()),
@@ -71,9 +41,9 @@ impl<S: ChunkSink> RunLoop<S> {
         self.emit(ChunkKind::StepStart(start)).await?;
 
         let request = ModelRequest {
-            messages: self.messages.clone(),
+            messages: self.state.messages.clone(),
             tools: self.agent.tools.iter().map(|t| t.definition()).collect(),
-            settings: self.settings.clone(),
+            settings: self.state.settings.clone(),
             abort: self.abort.child(),
         };
         let abort = self.abort.clone();
@@ -110,7 +80,7 @@ impl<S: ChunkSink> RunLoop<S> {
                 ModelPart::TextDelta(text) => {
                     let id = self.open_block(&mut open, false, &draft.message_id).await?;
                     draft.text.push_str(&text);
-                    self.text.push_str(&text);
+                    self.state.text.push_str(&text);
                     let delta = DeltaPayload {
                         id,
                         text,
@@ -168,11 +138,11 @@ impl<S: ChunkSink> RunLoop<S> {
                         provider_metadata: None,
                     };
                     self.emit(ChunkKind::ToolCall(payload)).await?;
-                    draft.tool_calls.push(call);
+                    draft.calls.push(call);
                 }
                 ModelPart::Finish { reason, usage } => {
                     self.close_block(&mut open).await?;
-                    draft.reason = Some(reason);
+                    draft.reason = reason;
                     draft.usage = usage;
                     return Ok(StepOutcome::Done(draft));
                 }

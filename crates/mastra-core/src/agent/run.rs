@@ -4,71 +4,105 @@
 use super::model_step::StepOutcome;
 use super::options::Callback;
 use super::sink::{ChunkSink, SinkClosed};
+use super::state::{RunState, StepProgress};
 use super::{AgentInner, Callbacks};
 use crate::chunk::{
     ChunkKind, ErrorPayload, FinishOutput, FinishPayload, StartPayload, StepFinishPayload,
     StepOutput, StepResultInfo,
 };
 use crate::{
-    AbortSignal, AgentError, AgentOutput, Chunk, ContentPart, FinishReason, Message, ModelSettings,
-    Role, StepResult, Usage,
+    AbortSignal, AgentError, AgentOutput, Chunk, ContentPart, FinishReason, Message, Role,
+    StepResult,
 };
+use std::fmt;
 use std::sync::Arc;
 
-/// The state of one run, owned by the task executing it.
-pub(crate) struct RunLoop<S> {
+/// One run being executed: its serializable [`RunState`] plus the live parts (agent, abort
+/// signal, callbacks, sink). Engines call [`step`](Self::step) and may persist the state
+/// between two steps; [`run_to_end`](Self::run_to_end) takes every step in this task.
+pub struct RunExecutor<S> {
     pub(super) agent: Arc<AgentInner>,
-    pub(super) run_id: String,
-    pub(super) messages: Vec<Message>,
-    pub(super) max_steps: u32,
-    pub(super) settings: ModelSettings,
+    pub(super) state: RunState,
     pub(super) abort: AbortSignal,
     pub(super) callbacks: Callbacks,
     pub(super) sink: S,
-    pub(super) steps: Vec<StepResult>,
-    pub(super) usage: Usage,
-    /// Text of every step so far, including a step cut short by an abort.
-    pub(super) text: String,
 }
 
-impl<S: ChunkSink> RunLoop<S> {
-    /// Runs to the end. Returns the output, or `None` when the sink closed first.
-    pub(crate) async fn run(mut self) -> Option<Result<AgentOutput, AgentError>> {
-        self.drive().await.ok()
+impl<S> fmt::Debug for RunExecutor<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RunExecutor")
+            .field("run_id", &self.state.run_id)
+            .field("steps", &self.state.steps.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: ChunkSink> RunExecutor<S> {
+    /// The state as of the last completed step.
+    pub fn state(&self) -> &RunState {
+        &self.state
     }
 
-    async fn drive(&mut self) -> Result<Result<AgentOutput, AgentError>, SinkClosed> {
-        let start = StartPayload {
-            id: self.agent.id.clone(),
-            message_id: new_id(),
-        };
-        self.emit(ChunkKind::Start(start)).await?;
+    /// The sink the chunks go to.
+    pub fn sink_mut(&mut self) -> &mut S {
+        &mut self.sink
+    }
+
+    /// Takes every remaining step. Returns the outcome, or `None` when the sink closed first.
+    pub async fn run_to_end(mut self) -> Option<Result<AgentOutput, AgentError>> {
         loop {
-            if self.abort.is_aborted() {
-                return self.finish_aborted().await;
+            match self.step().await {
+                Ok(StepProgress::Continue) => continue,
+                Ok(StepProgress::Done(outcome)) => return Some(outcome),
+                Err(SinkClosed) => return None,
             }
-            let step = match self.model_step().await? {
-                StepOutcome::Done(step) => step,
-                StepOutcome::Aborted => return self.finish_aborted().await,
-                StepOutcome::Failed(error) => return self.fail(error.into()).await,
+        }
+    }
+
+    /// Takes one step: a model call, or the tool calls of the pending model step (then the
+    /// run either goes on or finishes).
+    pub async fn step(&mut self) -> Result<StepProgress, SinkClosed> {
+        if !self.state.started {
+            let start = StartPayload {
+                id: self.agent.id.clone(),
+                message_id: new_id(),
             };
-            let Some(results) = self.execute_tools(&step.tool_calls).await? else {
-                return self.finish_aborted().await;
+            self.emit(ChunkKind::Start(start)).await?;
+            self.state.started = true;
+        }
+        if self.abort.is_aborted() {
+            return self.finish_aborted().await;
+        }
+        let Some(pending) = self.state.pending.take() else {
+            return match self.model_step().await? {
+                StepOutcome::Done(pending) => {
+                    self.state.pending = Some(pending);
+                    Ok(StepProgress::Continue)
+                }
+                StepOutcome::Aborted => self.finish_aborted().await,
+                StepOutcome::Failed(error) => self.fail(error.into()).await,
             };
-            let step = step.into_result(results);
-            let more = step.finish_reason == FinishReason::ToolCalls
-                && !step.tool_calls.is_empty()
-                && (self.steps.len() as u32 + 1) < self.max_steps;
-            self.record_step(step.clone(), more).await?;
-            if !more {
-                return self.finish(step.finish_reason).await;
-            }
+        };
+        let Some(results) = self.execute_tools(&pending.calls).await? else {
+            self.state.pending = Some(pending);
+            return self.finish_aborted().await;
+        };
+        let step = pending.into_result(results);
+        let more = step.finish_reason == FinishReason::ToolCalls
+            && !step.tool_calls.is_empty()
+            && (self.state.steps.len() as u32 + 1) < self.state.max_steps;
+        let reason = step.finish_reason;
+        self.record_step(step, more).await?;
+        if more {
+            Ok(StepProgress::Continue)
+        } else {
+            self.finish(reason).await
         }
     }
 
     /// Sends one chunk to the callbacks and the sink.
     pub(super) async fn emit(&mut self, kind: ChunkKind) -> Result<(), SinkClosed> {
-        let chunk = Chunk::agent(self.run_id.clone(), kind);
+        let chunk = Chunk::agent(self.state.run_id.clone(), kind);
         if let Some(on_chunk) = &self.callbacks.on_chunk {
             on_chunk(&chunk);
         }
@@ -100,8 +134,8 @@ impl<S: ChunkSink> RunLoop<S> {
             on_step_finish(&step);
         }
         self.append_step_messages(&step);
-        self.usage += step.usage;
-        self.steps.push(step);
+        self.state.usage += step.usage;
+        self.state.steps.push(step);
         Ok(())
     }
 
@@ -124,7 +158,7 @@ impl<S: ChunkSink> RunLoop<S> {
             args: call.args.clone(),
         }));
         if !content.is_empty() {
-            self.messages.push(Message {
+            self.state.messages.push(Message {
                 role: Role::Assistant,
                 content,
             });
@@ -143,7 +177,7 @@ impl<S: ChunkSink> RunLoop<S> {
                     is_error: r.is_error(),
                 })
                 .collect();
-            self.messages.push(Message {
+            self.state.messages.push(Message {
                 role: Role::Tool,
                 content,
             });
@@ -151,13 +185,17 @@ impl<S: ChunkSink> RunLoop<S> {
     }
 
     fn output(&self, reason: FinishReason) -> AgentOutput {
-        AgentOutput::from_steps(
-            &self.run_id,
-            self.text.clone(),
-            self.steps.clone(),
-            self.usage,
+        let state = &self.state;
+        let mut output = AgentOutput::from_steps(
+            &state.run_id,
+            state.text.clone(),
+            state.steps.clone(),
+            state.usage,
             reason,
-        )
+        );
+        output.thread_id.clone_from(&state.thread_id);
+        output.resource_id.clone_from(&state.resource_id);
+        output
     }
 
     /// Emits the one `finish` chunk. The callback runs first, so that a caller who saw the
@@ -166,7 +204,7 @@ impl<S: ChunkSink> RunLoop<S> {
         &mut self,
         reason: FinishReason,
         callback: Option<&Callback<AgentOutput>>,
-    ) -> Result<Result<AgentOutput, AgentError>, SinkClosed> {
+    ) -> Result<StepProgress, SinkClosed> {
         let output = self.output(reason);
         if let Some(callback) = callback {
             callback(&output);
@@ -176,7 +214,7 @@ impl<S: ChunkSink> RunLoop<S> {
                 reason,
                 warnings: Vec::new(),
                 is_continued: false,
-                total_usage: Some(self.usage),
+                total_usage: Some(self.state.usage),
                 message_id: None,
             },
             output: FinishOutput {
@@ -186,28 +224,22 @@ impl<S: ChunkSink> RunLoop<S> {
             },
         };
         self.emit(ChunkKind::Finish(finish)).await?;
-        Ok(Ok(output))
+        Ok(StepProgress::Done(Ok(output)))
     }
 
-    async fn finish(
-        &mut self,
-        reason: FinishReason,
-    ) -> Result<Result<AgentOutput, AgentError>, SinkClosed> {
+    async fn finish(&mut self, reason: FinishReason) -> Result<StepProgress, SinkClosed> {
         let callback = self.callbacks.on_finish.clone();
         self.finish_with(reason, callback.as_ref()).await
     }
 
-    async fn finish_aborted(&mut self) -> Result<Result<AgentOutput, AgentError>, SinkClosed> {
+    async fn finish_aborted(&mut self) -> Result<StepProgress, SinkClosed> {
         let callback = self.callbacks.on_abort.clone();
         self.finish_with(FinishReason::Abort, callback.as_ref())
             .await
     }
 
-    async fn fail(
-        &mut self,
-        error: AgentError,
-    ) -> Result<Result<AgentOutput, AgentError>, SinkClosed> {
-        tracing::warn!(run_id = %self.run_id, %error, "agent run failed");
+    async fn fail(&mut self, error: AgentError) -> Result<StepProgress, SinkClosed> {
+        tracing::warn!(run_id = %self.state.run_id, %error, "agent run failed");
         if let Some(on_error) = &self.callbacks.on_error {
             on_error(&error);
         }
@@ -215,7 +247,7 @@ impl<S: ChunkSink> RunLoop<S> {
             error: error.info(),
         };
         self.emit(ChunkKind::Error(payload)).await?;
-        Ok(Err(error))
+        Ok(StepProgress::Done(Err(error)))
     }
 }
 

@@ -1,9 +1,9 @@
 //! Runs a step's tool calls: concurrently, at most [`MAX_CONCURRENT_TOOLS`] at once, results
 //! streamed and kept in call order. A failing tool becomes a `tool-error`; the loop goes on.
 
-use super::model_step::PendingCall;
-use super::run::RunLoop;
+use super::run::RunExecutor;
 use super::sink::{ChunkSink, SinkClosed};
+use super::state::PendingCall;
 use super::AgentInner;
 use crate::chunk::{ChunkKind, ToolErrorPayload, ToolResultPayload};
 use crate::tool::ToolContext;
@@ -16,7 +16,7 @@ use std::sync::Arc;
 /// How many tool calls of one step run at the same time.
 pub const MAX_CONCURRENT_TOOLS: usize = 10;
 
-impl<S: ChunkSink> RunLoop<S> {
+impl<S: ChunkSink> RunExecutor<S> {
     /// Returns the results in call order, or `None` if the run was aborted meanwhile.
     pub(super) async fn execute_tools(
         &mut self,
@@ -26,7 +26,7 @@ impl<S: ChunkSink> RunLoop<S> {
             return Ok(Some(Vec::new()));
         }
         let abort = self.abort.clone();
-        let (agent, run_id) = (self.agent.clone(), self.run_id.clone());
+        let (agent, run_id) = (self.agent.clone(), self.state.run_id.clone());
         let runs: Vec<_> = calls
             .iter()
             .map(|call| {
