@@ -109,6 +109,21 @@ fn parallel_tool_calls() -> Vec<String> {
 }
 
 #[tokio::test]
+async fn calls_share_a_pooled_connection() {
+    let reply = || Reply::events(&text_reply(&["Hi"], 1, 1));
+    let server = FakeServer::start(vec![reply(), reply()]).await;
+    let model = model(&server);
+    for _ in 0..2 {
+        let (parts, error) = drain(model.stream(hello()).await.unwrap()).await;
+        assert!(error.is_none() && parts.len() == 2, "{parts:?} {error:?}");
+        // The pool takes the connection back on its own task.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(server.requests().len(), 2);
+    assert_eq!(server.connections(), 1);
+}
+
+#[tokio::test]
 async fn parallel_tool_calls_interleaved_by_index() {
     let server = FakeServer::start(vec![Reply::events(&parallel_tool_calls())]).await;
     let (parts, error) = call(&server).await;
@@ -516,7 +531,8 @@ async fn abort_while_waiting_for_the_answer() {
     let request = hello();
     let abort = request.abort.clone();
     tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        // The pool takes the connection back on its own task.
+        tokio::time::sleep(Duration::from_millis(200)).await;
         abort.abort();
     });
     let started = Instant::now();
