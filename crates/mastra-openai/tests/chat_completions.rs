@@ -531,8 +531,7 @@ async fn abort_while_waiting_for_the_answer() {
     let request = hello();
     let abort = request.abort.clone();
     tokio::spawn(async move {
-        // The pool takes the connection back on its own task.
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
         abort.abort();
     });
     let started = Instant::now();
