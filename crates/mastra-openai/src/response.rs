@@ -26,6 +26,7 @@ pub(crate) fn model_stream(
         ready: VecDeque::new(),
         abort,
         idle_timeout,
+        error: None,
         ended: false,
     };
     stream::unfold(body, Body::next_item).boxed()
@@ -40,6 +41,8 @@ struct Body {
     ready: VecDeque<ModelPart>,
     abort: AbortSignal,
     idle_timeout: Duration,
+    /// A failure to report once the parts decoded before it are out.
+    error: Option<ModelError>,
     /// `Finish` or an error was handed out: nothing follows.
     ended: bool,
 }
@@ -62,10 +65,15 @@ impl Body {
                 self.ended = matches!(part, ModelPart::Finish { .. });
                 return Some((Ok(part), self));
             }
+            if let Some(error) = self.error.take() {
+                return Some((self.fail(error), self));
+            }
             // Nothing queued and nothing left to read: the stream is over.
             self.bytes.as_ref()?;
             if let Err(error) = self.pull().await {
-                return Some((self.fail(error), self));
+                // Parts decoded before the error in the same network chunk go out first.
+                self.bytes = None;
+                self.error = Some(error);
             }
         }
     }
@@ -85,15 +93,16 @@ impl Body {
             Read::End => return self.end_of_body(),
         };
         self.events.clear();
-        self.sse.feed(&chunk, &mut self.events)?;
+        // Events completed before a broken line are still decoded.
+        let fed = self.sse.feed(&chunk, &mut self.events);
         for data in &self.events {
             if self.decoder.event(data, &mut self.ready)? == Progress::Done {
                 // Anything after `[DONE]` is not ours to read.
                 self.bytes = None;
-                break;
+                return Ok(());
             }
         }
-        Ok(())
+        fed
     }
 
     async fn read(&mut self) -> Result<Read, ModelError> {

@@ -414,14 +414,20 @@ async fn close_after_finish_without_done_still_finishes() {
 
 #[tokio::test]
 async fn invalid_json_event_is_malformed() {
-    let events = vec![
+    let events = [
         delta(r#"{"content":"Hi"}"#),
         "data: {\"id\":\"chatcmpl-x\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\n\n"
             .to_owned(),
         finish("stop"),
         DONE.to_owned(),
     ];
-    let server = FakeServer::start(vec![Reply::events(&events)]).await;
+    // One write: the text decoded before the bad event must still come out first.
+    let server = FakeServer::start(vec![Reply::in_pieces(
+        &events.concat(),
+        usize::MAX,
+        Duration::ZERO,
+    )])
+    .await;
     let (parts, error) = call(&server).await;
     assert_eq!(parts, vec![text("Hi")]);
     assert!(matches!(error, Some(ModelError::Malformed(_))), "{error:?}");
