@@ -65,8 +65,10 @@ pub async fn event_published_during_setup_is_delivered_once(factory: &dyn Backen
             SetupMoment::AfterHistoryRead => cache.arm(ReadHook::AfterRead, injection),
         }
         let mut observer = caching.subscribe_with_replay(&topic).await.expect("subscribe");
+        // The injected events are the last ones for now: nothing later can reveal a gap.
+        assert_eq!(take_indices(&mut observer, 4).await, range(0, 4), "{moment:?}");
         publish_chunks(&caching, &topic, 1).await;
-        assert_eq!(take_indices(&mut observer, 5).await, range(0, 5), "{moment:?}");
+        assert_eq!(take_indices(&mut observer, 1).await, vec![4], "{moment:?}");
         assert_quiet(&mut observer).await;
     }
 }
