@@ -92,3 +92,17 @@ async fn values_and_logs_do_not_mix() {
     cache.set("l", json!(1), Ttl::Default).await.unwrap();
     assert_eq!(cache.get("l").await.unwrap(), Some(json!(1)));
 }
+
+#[tokio::test]
+async fn expired_keys_are_freed_not_just_hidden() {
+    let cache = cache(100, 10);
+    cache.append_indexed("log", "{}").await.unwrap();
+    cache.set("v", json!(1), Ttl::Default).await.unwrap();
+    cache.set("pinned", json!(1), Ttl::Never).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert_eq!(cache.get("v").await.unwrap(), None);
+    // Reading an expired key removes it at once; moka frees the others a little later.
+    assert_eq!(cache.key_count(), 2);
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    assert_eq!(cache.key_count(), 1, "only the pinned key is left");
+}

@@ -4,7 +4,7 @@ mod slot;
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use moka::ops::compute::Op;
@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::cache::{entry_body, indexed_entry};
 use crate::{CacheError, ServerCache, Ttl};
-use slot::{lock, Slot, SlotExpiry, Stored};
+use slot::{lock, Epoch, Slot, SlotExpiry, Stored};
 
 /// Upstream's defaults: 300 s TTL, at most 1,000 keys.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(300);
@@ -60,6 +60,7 @@ impl InMemoryServerCacheOptions {
 #[derive(Clone)]
 pub struct InMemoryServerCache {
     entries: moka::sync::Cache<String, Arc<Slot>>,
+    epoch: Epoch,
     options: InMemoryServerCacheOptions,
 }
 
@@ -86,12 +87,17 @@ impl InMemoryServerCache {
 
     /// A cache with the given TTL and key cap.
     pub fn with_options(options: InMemoryServerCacheOptions) -> Self {
+        let epoch = Epoch::now();
         let entries = moka::sync::Cache::builder()
             .max_capacity(options.max_keys)
             .eviction_policy(EvictionPolicy::lru())
             .expire_after(SlotExpiry)
             .build();
-        Self { entries, options }
+        Self {
+            entries,
+            epoch,
+            options,
+        }
     }
 
     /// The settings this cache was built with.
@@ -103,6 +109,20 @@ impl InMemoryServerCache {
     pub fn key_count(&self) -> u64 {
         self.entries.run_pending_tasks();
         self.entries.entry_count()
+    }
+
+    /// The slot at `key` if it is alive. An expired slot still held by moka is removed,
+    /// unless an append replaced it meanwhile.
+    fn live(&self, key: &str) -> Option<Arc<Slot>> {
+        let slot = self.entries.get(key)?;
+        if slot.is_live(self.epoch, Instant::now()) {
+            return Some(slot);
+        }
+        self.entries.entry_by_ref(key).and_compute_with(|current| match current {
+            Some(entry) if !entry.value().is_live(self.epoch, Instant::now()) => Op::Remove,
+            _ => Op::Nop,
+        });
+        None
     }
 
     fn default_ttl(&self) -> Option<Duration> {
@@ -118,7 +138,7 @@ impl InMemoryServerCache {
 #[async_trait]
 impl ServerCache for InMemoryServerCache {
     async fn get(&self, key: &str) -> Result<Option<Value>, CacheError> {
-        match self.entries.get(key) {
+        match self.live(key) {
             None => Ok(None),
             Some(slot) => match &slot.stored {
                 Stored::Value(value) => Ok(Some(value.clone())),
@@ -128,7 +148,7 @@ impl ServerCache for InMemoryServerCache {
     }
 
     async fn set(&self, key: &str, value: Value, ttl: Ttl) -> Result<(), CacheError> {
-        let slot = Slot::value(value, ttl.resolve(self.default_ttl()));
+        let slot = Slot::value(self.epoch, value, ttl.resolve(self.default_ttl()));
         self.entries.insert(key.to_owned(), slot);
         self.enforce_cap();
         Ok(())
@@ -146,7 +166,7 @@ impl ServerCache for InMemoryServerCache {
     }
 
     async fn list_len(&self, key: &str) -> Result<u64, CacheError> {
-        match self.entries.get(key) {
+        match self.live(key) {
             None => Ok(0),
             Some(slot) => match &slot.stored {
                 Stored::Log(log) => Ok(lock(log).len() as u64),
@@ -156,7 +176,7 @@ impl ServerCache for InMemoryServerCache {
     }
 
     async fn list_range(&self, key: &str, start: u64, end: Option<u64>) -> Result<Vec<String>, CacheError> {
-        let Some(slot) = self.entries.get(key) else {
+        let Some(slot) = self.live(key) else {
             return Ok(Vec::new());
         };
         let Stored::Log(log) = &slot.stored else {
@@ -177,31 +197,46 @@ impl ServerCache for InMemoryServerCache {
 
     async fn append_indexed(&self, key: &str, entry: &str) -> Result<u64, CacheError> {
         let body = entry_body(key, entry)?;
+        if let Some(slot) = self.entries.get(key) {
+            if slot.is_live(self.epoch, Instant::now()) {
+                return self.append_to(key, &slot, body);
+            }
+        }
+        self.create_or_append(key, body)
+    }
+}
+
+impl InMemoryServerCache {
+    /// The common case: the log exists. Its mutex makes "position = length, then push"
+    /// atomic, and moving the slot's deadline refreshes the TTL without a moka write.
+    fn append_to(&self, key: &str, slot: &Slot, body: &str) -> Result<u64, CacheError> {
+        let Stored::Log(log) = &slot.stored else {
+            return Err(wrong_type(key, "list"));
+        };
+        let index = {
+            let mut log = lock(log);
+            log.push(body.into());
+            log.len() as u64 - 1
+        };
+        slot.refresh(self.epoch);
+        Ok(index)
+    }
+
+    /// The first append (or one racing another first append, or one after the log
+    /// expired): moka serializes computes per key, so exactly one of them creates the log.
+    fn create_or_append(&self, key: &str, body: &str) -> Result<u64, CacheError> {
         let ttl = self.default_ttl();
         let mut outcome = Ok(0);
         let mut created = false;
-        // One compute per key is serialized by moka: allocate the position, push, and put
-        // the slot back (a write, which refreshes the TTL) as one atomic step.
+        let now = Instant::now();
         self.entries.entry_by_ref(key).and_compute_with(|existing| match existing {
-            None => {
-                created = true;
-                Op::Put(Slot::log(body, ttl))
+            Some(entry) if entry.value().is_live(self.epoch, now) => {
+                outcome = self.append_to(key, entry.value(), body);
+                Op::Nop
             }
-            Some(entry) => {
-                let slot = entry.into_value();
-                match &slot.stored {
-                    Stored::Log(log) => {
-                        let mut log = lock(log);
-                        outcome = Ok(log.len() as u64);
-                        log.push(body.into());
-                        drop(log);
-                        Op::Put(slot)
-                    }
-                    Stored::Value(_) => {
-                        outcome = Err(wrong_type(key, "list"));
-                        Op::Nop
-                    }
-                }
+            _ => {
+                created = true;
+                Op::Put(Slot::log(self.epoch, body, ttl))
             }
         });
         if created {
