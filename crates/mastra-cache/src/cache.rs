@@ -69,7 +69,12 @@ pub trait ServerCache: Send + Sync + fmt::Debug {
     /// Entries `start..=end` of the log at `key` (to its end when `end` is `None`), each the
     /// appended JSON object with `"index":<position>` as its first field. Out-of-range
     /// bounds are clamped, as `LRANGE` does.
-    async fn list_range(&self, key: &str, start: u64, end: Option<u64>) -> Result<Vec<String>, CacheError>;
+    async fn list_range(
+        &self,
+        key: &str,
+        start: u64,
+        end: Option<u64>,
+    ) -> Result<Vec<String>, CacheError>;
 
     /// Appends `entry` (a JSON object without an `index` field) to the log at `key`,
     /// creating it when missing, and refreshes the log's TTL, all atomically. Returns the
@@ -119,7 +124,10 @@ mod tests {
     #[test]
     fn entries_get_their_index_spliced_in_first() {
         let body = entry_body("k", r#"{"type":"chunk","data":{}}"#).unwrap();
-        assert_eq!(indexed_entry(7, body), r#"{"index":7,"type":"chunk","data":{}}"#);
+        assert_eq!(
+            indexed_entry(7, body),
+            r#"{"index":7,"type":"chunk","data":{}}"#
+        );
         let empty = entry_body("k", "{}").unwrap();
         assert_eq!(indexed_entry(0, empty), r#"{"index":0}"#);
     }

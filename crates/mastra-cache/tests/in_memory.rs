@@ -1,6 +1,8 @@
 //! Behaviour specific to the in-memory cache (the shared contract is proven for every
 //! backend by the `mastra-test` conformance suite).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers of a test file
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,7 +33,11 @@ async fn the_oldest_key_is_evicted_exactly_at_the_cap() {
     assert_eq!(cache.key_count(), 3);
     cache.set("d", json!(4), Ttl::Default).await.unwrap();
     assert_eq!(cache.key_count(), 3);
-    assert_eq!(cache.get("a").await.unwrap(), None, "the oldest key goes first");
+    assert_eq!(
+        cache.get("a").await.unwrap(),
+        None,
+        "the oldest key goes first"
+    );
     assert_eq!(cache.list_len("b").await.unwrap(), 1);
     // Appending to an existing log creates no key, so it evicts nothing.
     cache.append_indexed("b", "{}").await.unwrap();
@@ -61,7 +67,13 @@ async fn concurrent_appends_get_distinct_positions_that_match_their_entries() {
     }
     all.sort_unstable();
     assert_eq!(all, (0..1600).collect::<Vec<u64>>());
-    for (position, raw) in cache.list_range("log", 0, None).await.unwrap().iter().enumerate() {
+    for (position, raw) in cache
+        .list_range("log", 0, None)
+        .await
+        .unwrap()
+        .iter()
+        .enumerate()
+    {
         let entry: serde_json::Value = serde_json::from_str(raw).unwrap();
         assert_eq!(entry["index"], json!(position));
         assert!(raw.starts_with(&format!("{{\"index\":{position},")));
@@ -83,11 +95,27 @@ async fn values_and_logs_do_not_mix() {
     let cache = InMemoryServerCache::new();
     cache.set("v", json!("x"), Ttl::Default).await.unwrap();
     cache.append_indexed("l", "{}").await.unwrap();
-    assert!(matches!(cache.append_indexed("v", "{}").await, Err(CacheError::WrongType { .. })));
-    assert!(matches!(cache.list_len("v").await, Err(CacheError::WrongType { .. })));
-    assert!(matches!(cache.get("l").await, Err(CacheError::WrongType { .. })));
-    assert!(matches!(cache.append_indexed("l", "[]").await, Err(CacheError::InvalidEntry { .. })));
-    assert!(!CacheError::WrongType { key: "k".into(), expected: "list" }.is_retryable());
+    assert!(matches!(
+        cache.append_indexed("v", "{}").await,
+        Err(CacheError::WrongType { .. })
+    ));
+    assert!(matches!(
+        cache.list_len("v").await,
+        Err(CacheError::WrongType { .. })
+    ));
+    assert!(matches!(
+        cache.get("l").await,
+        Err(CacheError::WrongType { .. })
+    ));
+    assert!(matches!(
+        cache.append_indexed("l", "[]").await,
+        Err(CacheError::InvalidEntry { .. })
+    ));
+    assert!(!CacheError::WrongType {
+        key: "k".into(),
+        expected: "list"
+    }
+    .is_retryable());
     // `set` replaces a log, as Redis SET does.
     cache.set("l", json!(1), Ttl::Default).await.unwrap();
     assert_eq!(cache.get("l").await.unwrap(), Some(json!(1)));

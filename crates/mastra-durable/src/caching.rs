@@ -66,7 +66,11 @@ impl CachingPubSub {
     }
 
     /// A caching pubsub with explicit options.
-    pub fn with_options(inner: Arc<dyn PubSub>, cache: Arc<dyn ServerCache>, options: CachingOptions) -> Self {
+    pub fn with_options(
+        inner: Arc<dyn PubSub>,
+        cache: Arc<dyn ServerCache>,
+        options: CachingOptions,
+    ) -> Self {
         Self {
             inner,
             log: RunLog::new(cache, &options.key_prefix),
@@ -86,7 +90,10 @@ impl CachingPubSub {
 
     /// Whether events published on `topic` are logged.
     pub fn caches(&self, topic: &str) -> bool {
-        !self.uncached_prefixes.iter().any(|prefix| topic.starts_with(prefix.as_str()))
+        !self
+            .uncached_prefixes
+            .iter()
+            .any(|prefix| topic.starts_with(prefix.as_str()))
     }
 
     /// Publishes `event`, logging it first unless it bypasses the log; returns the index
@@ -111,18 +118,30 @@ impl CachingPubSub {
 
     /// Every event of `topic` from index `offset` (inclusive), then live events; waits for
     /// the topic's first event when nothing is logged yet.
-    pub async fn subscribe_from_offset(&self, topic: &str, offset: u64) -> Result<ReplaySubscription, DurableError> {
-        self.observe(topic, ObserveOptions::from_offset(offset).allow_missing()).await
+    pub async fn subscribe_from_offset(
+        &self,
+        topic: &str,
+        offset: u64,
+    ) -> Result<ReplaySubscription, DurableError> {
+        self.observe(topic, ObserveOptions::from_offset(offset).allow_missing())
+            .await
     }
 
     /// Every event of `topic` from index 0, then live events.
-    pub async fn subscribe_with_replay(&self, topic: &str) -> Result<ReplaySubscription, DurableError> {
+    pub async fn subscribe_with_replay(
+        &self,
+        topic: &str,
+    ) -> Result<ReplaySubscription, DurableError> {
         self.subscribe_from_offset(topic, 0).await
     }
 
     /// Observes `topic` as configured; by default an unknown, expired or cleared run fails
     /// at once with [`DurableError::UnknownRun`] and a terminal event ends the stream.
-    pub async fn observe(&self, topic: &str, options: ObserveOptions) -> Result<ReplaySubscription, DurableError> {
+    pub async fn observe(
+        &self,
+        topic: &str,
+        options: ObserveOptions,
+    ) -> Result<ReplaySubscription, DurableError> {
         ReplaySubscription::open(self.inner.as_ref(), self.log.clone(), topic, options).await
     }
 
@@ -139,7 +158,12 @@ impl CachingPubSub {
 
 #[async_trait]
 impl PubSub for CachingPubSub {
-    async fn publish(&self, topic: &str, event: Event, options: PublishOptions) -> Result<(), PubSubError> {
+    async fn publish(
+        &self,
+        topic: &str,
+        event: Event,
+        options: PublishOptions,
+    ) -> Result<(), PubSubError> {
         self.publish_event(topic, event, options)
             .await
             .map(|_| ())
@@ -150,7 +174,11 @@ impl PubSub for CachingPubSub {
         self.inner.subscribe(topic).await
     }
 
-    async fn subscribe_group(&self, topic: &str, group: &str) -> Result<GroupSubscription, PubSubError> {
+    async fn subscribe_group(
+        &self,
+        topic: &str,
+        group: &str,
+    ) -> Result<GroupSubscription, PubSubError> {
         self.inner.subscribe_group(topic, group).await
     }
 
@@ -160,7 +188,10 @@ impl PubSub for CachingPubSub {
 
     /// Removes the topic's log (the index starts again at 0) and clears the transport.
     async fn clear_topic(&self, topic: &str) -> Result<(), PubSubError> {
-        self.log.clear(topic).await.map_err(DurableError::into_pubsub)?;
+        self.log
+            .clear(topic)
+            .await
+            .map_err(DurableError::into_pubsub)?;
         self.inner.clear_topic(topic).await
     }
 

@@ -54,6 +54,6 @@ pub use error::DurableError;
 pub use log::RunLog;
 pub use observe::{ObserveOptions, ReplaySubscription};
 pub use topics::{
-    agent_control_topic, agent_stream_topic, AGENT_CONTROL_PREFIX, AGENT_STREAM_PREFIX, DEFAULT_KEY_PREFIX,
-    WORKFLOWS_TOPIC,
+    agent_control_topic, agent_stream_topic, AGENT_CONTROL_PREFIX, AGENT_STREAM_PREFIX,
+    DEFAULT_KEY_PREFIX, WORKFLOWS_TOPIC,
 };

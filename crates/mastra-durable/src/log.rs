@@ -48,9 +48,9 @@ impl RunLog {
         let json = if event.index.is_some() {
             let mut unindexed = event.clone();
             unindexed.index = None;
-            serde_json::to_string(&unindexed)?
+            encode(&unindexed)?
         } else {
-            serde_json::to_string(event)?
+            encode(event)?
         };
         Ok(self.cache.append_indexed(&self.key(topic), &json).await?)
     }
@@ -61,12 +61,22 @@ impl RunLog {
     }
 
     /// The raw JSON of events `from..=to` (to the end when `to` is `None`).
-    pub async fn read_raw(&self, topic: &str, from: u64, to: Option<u64>) -> Result<Vec<String>, DurableError> {
+    pub async fn read_raw(
+        &self,
+        topic: &str,
+        from: u64,
+        to: Option<u64>,
+    ) -> Result<Vec<String>, DurableError> {
         Ok(self.cache.list_range(&self.key(topic), from, to).await?)
     }
 
     /// Events `from..=to` (to the end when `to` is `None`), checked against their positions.
-    pub async fn read(&self, topic: &str, from: u64, to: Option<u64>) -> Result<Vec<Event>, DurableError> {
+    pub async fn read(
+        &self,
+        topic: &str,
+        from: u64,
+        to: Option<u64>,
+    ) -> Result<Vec<Event>, DurableError> {
         let raw = self.read_raw(topic, from, to).await?;
         (from..)
             .zip(raw.iter())
@@ -80,6 +90,18 @@ impl RunLog {
         self.cache.delete(&self.counter_key(topic)).await?;
         Ok(())
     }
+}
+
+/// Serializes an event into a buffer sized for a typical envelope, sparing the
+/// reallocations of `serde_json::to_string`'s small default buffer.
+fn encode(event: &Event) -> Result<String, DurableError> {
+    let mut buffer = Vec::with_capacity(512);
+    serde_json::to_writer(&mut buffer, event)?;
+    // serde_json writes valid UTF-8.
+    String::from_utf8(buffer).map_err(|error| DurableError::Backend {
+        source: error.into(),
+        retryable: false,
+    })
 }
 
 /// Parses the log entry stored at `position`, which must carry that index.
@@ -103,8 +125,17 @@ mod tests {
     #[test]
     fn an_entry_must_carry_the_index_of_its_position() {
         let raw = r#"{"index":4,"type":"chunk","runId":"r","data":{},"id":"i","createdAt":"2026-11-29T16:00:00.000Z"}"#;
-        assert_eq!(parse_entry("t", 4, raw).map(|e| e.index).ok(), Some(Some(4)));
-        assert!(matches!(parse_entry("t", 5, raw), Err(DurableError::CorruptLog { position: 5, .. })));
-        assert!(matches!(parse_entry("t", 0, "{"), Err(DurableError::CorruptLog { .. })));
+        assert_eq!(
+            parse_entry("t", 4, raw).map(|e| e.index).ok(),
+            Some(Some(4))
+        );
+        assert!(matches!(
+            parse_entry("t", 5, raw),
+            Err(DurableError::CorruptLog { position: 5, .. })
+        ));
+        assert!(matches!(
+            parse_entry("t", 0, "{"),
+            Err(DurableError::CorruptLog { .. })
+        ));
     }
 }

@@ -231,7 +231,10 @@ impl ReplaySubscription {
     /// Reads the log from the next undelivered index (the backlog is empty here).
     async fn catch_up(&mut self) -> Result<(), DurableError> {
         self.catch_ups += 1;
-        let missed = self.log.read_raw(&self.topic, self.next_index, None).await?;
+        let missed = self
+            .log
+            .read_raw(&self.topic, self.next_index, None)
+            .await?;
         self.backlog.extend(missed);
         Ok(())
     }

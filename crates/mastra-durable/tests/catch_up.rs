@@ -1,6 +1,8 @@
 //! The observer's catch-up paths, driven by a scripted transport whose live deliveries the
 //! test controls: skipped indices, lag reports, reconnects, a closed transport, lost logs.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers of a test file
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -40,7 +42,8 @@ impl PubSub for Scripted {
     async fn subscribe(&self, topic: &str) -> Result<Subscription, PubSubError> {
         let (tx, rx) = mpsc::unbounded_channel();
         self.feeds.lock().unwrap().push(tx);
-        let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|d| (d, rx)) });
+        let stream =
+            futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|d| (d, rx)) });
         Ok(Subscription::new(topic, stream))
     }
 
@@ -74,14 +77,19 @@ async fn log_events(caching: &CachingPubSub, count: u64) -> Vec<Event> {
     let mut logged = Vec::new();
     for n in 0..count {
         let event = chunk(n);
-        let index = caching.publish_event(TOPIC, event.clone(), PublishOptions::default()).await.unwrap();
+        let index = caching
+            .publish_event(TOPIC, event.clone(), PublishOptions::default())
+            .await
+            .unwrap();
         logged.push(event.with_index(index.unwrap()));
     }
     logged
 }
 
 async fn next_index(observer: &mut ReplaySubscription) -> Option<u64> {
-    let event = tokio::time::timeout(Duration::from_secs(5), observer.next()).await.unwrap()?;
+    let event = tokio::time::timeout(Duration::from_secs(5), observer.next())
+        .await
+        .unwrap()?;
     Some(event.unwrap().index.unwrap())
 }
 
@@ -136,7 +144,14 @@ async fn events_missing_from_the_log_are_an_explicit_gap() {
     scripted.send(Delivery::Event(Arc::new(chunk(5).with_index(5))));
     let outcome = observer.next().await.unwrap();
     assert!(
-        matches!(outcome, Err(DurableError::Gap { expected: 0, found: 5, .. })),
+        matches!(
+            outcome,
+            Err(DurableError::Gap {
+                expected: 0,
+                found: 5,
+                ..
+            })
+        ),
         "{outcome:?}"
     );
     assert!(observer.next().await.is_none(), "a gap ends the observer");
@@ -146,7 +161,11 @@ async fn events_missing_from_the_log_are_an_explicit_gap() {
 async fn unindexed_live_events_pass_through() {
     let (scripted, caching) = setup();
     let mut observer = caching.subscribe_with_replay(TOPIC).await.unwrap();
-    scripted.send(Delivery::Event(Arc::new(Event::new("chunk", "r", json!("local")))));
+    scripted.send(Delivery::Event(Arc::new(Event::new(
+        "chunk",
+        "r",
+        json!("local"),
+    ))));
     let event = observer.next().await.unwrap().unwrap();
     assert_eq!((event.index, event.data.clone()), (None, json!("local")));
 }
@@ -158,7 +177,10 @@ async fn an_idle_observer_ends_with_a_timeout() {
     let options = ObserveOptions::from_offset(1).with_idle_timeout(Duration::from_secs(300));
     let mut observer = caching.observe(TOPIC, options).await.unwrap();
     let outcome = observer.next().await.unwrap();
-    assert!(matches!(outcome, Err(DurableError::IdleTimeout { .. })), "{outcome:?}");
+    assert!(
+        matches!(outcome, Err(DurableError::IdleTimeout { .. })),
+        "{outcome:?}"
+    );
     assert!(observer.next().await.is_none());
 }
 
@@ -167,8 +189,14 @@ async fn observing_past_the_end_of_a_finished_run_ends_at_once() {
     let (_scripted, caching) = setup();
     log_events(&caching, 2).await;
     let finish = Event::new("finish", "r", json!({}));
-    caching.publish_event(TOPIC, finish, PublishOptions::default()).await.unwrap();
-    let mut observer = caching.observe(TOPIC, ObserveOptions::from_offset(3)).await.unwrap();
+    caching
+        .publish_event(TOPIC, finish, PublishOptions::default())
+        .await
+        .unwrap();
+    let mut observer = caching
+        .observe(TOPIC, ObserveOptions::from_offset(3))
+        .await
+        .unwrap();
     assert!(observer.next().await.is_none());
 }
 
@@ -206,11 +234,22 @@ async fn when_logging_fails_nothing_is_published_and_the_error_is_retryable() {
     let transport = Arc::new(mastra_pubsub::EventEmitterPubSub::new());
     let caching = CachingPubSub::new(transport.clone(), Arc::new(DownCache));
     let mut live = transport.subscribe(TOPIC).await.unwrap();
-    let error = caching.publish_event(TOPIC, chunk(0), PublishOptions::default()).await.unwrap_err();
+    let error = caching
+        .publish_event(TOPIC, chunk(0), PublishOptions::default())
+        .await
+        .unwrap_err();
     assert!(error.is_retryable(), "{error}");
-    let via_trait = caching.publish(TOPIC, chunk(0), PublishOptions::default()).await.unwrap_err();
+    let via_trait = caching
+        .publish(TOPIC, chunk(0), PublishOptions::default())
+        .await
+        .unwrap_err();
     assert!(via_trait.is_retryable());
-    assert!(tokio::time::timeout(Duration::from_millis(50), live.next()).await.is_err());
+    assert!(tokio::time::timeout(Duration::from_millis(50), live.next())
+        .await
+        .is_err());
     // Uncached topics do not touch the cache at all.
-    caching.publish_event("agent.control.r", chunk(0), PublishOptions::default()).await.unwrap();
+    caching
+        .publish_event("agent.control.r", chunk(0), PublishOptions::default())
+        .await
+        .unwrap();
 }

@@ -33,7 +33,10 @@ pub enum PubSubError {
 
 impl PubSubError {
     /// Wraps a backend's error.
-    pub fn backend(source: impl Into<Box<dyn std::error::Error + Send + Sync>>, retryable: bool) -> Self {
+    pub fn backend(
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+        retryable: bool,
+    ) -> Self {
         Self::Backend {
             source: source.into(),
             retryable,

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// One event of a run, exactly as it is cached and sent by `observe`.
@@ -39,7 +39,11 @@ pub struct Event {
 
 impl Event {
     /// A new event with a fresh UUID, created now, with no index yet.
-    pub fn new(kind: impl Into<EventType>, run_id: impl Into<String>, data: serde_json::Value) -> Self {
+    pub fn new(
+        kind: impl Into<EventType>,
+        run_id: impl Into<String>,
+        data: serde_json::Value,
+    ) -> Self {
         Self {
             index: None,
             kind: kind.into(),
@@ -184,14 +188,46 @@ impl<'de> Deserialize<'de> for EventType {
 
 /// `createdAt` as JavaScript's `Date.toISOString()` writes it: millisecond precision, `Z`.
 mod created_at {
-    use chrono::{DateTime, SecondsFormat, Utc};
+    use std::fmt;
+
+    use chrono::{DateTime, Datelike, Timelike, Utc};
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub(super) fn serialize<S: Serializer>(at: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&at.to_rfc3339_opts(SecondsFormat::Millis, true))
+    /// Writes the timestamp straight into the output: this runs once per published event.
+    pub(super) struct Iso8601Millis<'a>(pub(super) &'a DateTime<Utc>);
+
+    impl fmt::Display for Iso8601Millis<'_> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            let at = self.0;
+            let year = at.year();
+            if (0..=9999).contains(&year) {
+                write!(
+                    f,
+                    "{year:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+                    at.month(),
+                    at.day(),
+                    at.hour(),
+                    at.minute(),
+                    at.second(),
+                    at.timestamp_subsec_millis().min(999),
+                )
+            } else {
+                // Extended years, as JavaScript writes them (rare enough to take the slow path).
+                f.write_str(&at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+            }
+        }
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<DateTime<Utc>, D::Error> {
+    pub(super) fn serialize<S: Serializer>(
+        at: &DateTime<Utc>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&Iso8601Millis(at))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<DateTime<Utc>, D::Error> {
         let raw = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
         DateTime::parse_from_rfc3339(&raw)
             .map(|at| at.with_timezone(&Utc))
@@ -201,5 +237,5 @@ mod created_at {
 
 /// Formats a time the way `createdAt` is written on the wire.
 pub fn format_created_at(at: &DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+    created_at::Iso8601Millis(at).to_string()
 }

@@ -30,7 +30,10 @@ pub struct GroupMessage {
 impl GroupMessage {
     /// Pairs an event with the backend handle that settles it.
     pub fn new(event: Event, acknowledger: Box<dyn Acknowledger>) -> Self {
-        Self { event, acknowledger }
+        Self {
+            event,
+            acknowledger,
+        }
     }
 
     /// The delivered event; `delivery_attempt` counts deliveries, starting at 1.

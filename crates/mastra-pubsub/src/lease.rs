@@ -25,7 +25,12 @@ pub struct Lease {
 
 impl Lease {
     /// Describes a lease (for backends).
-    pub fn new(key: impl Into<String>, owner: impl Into<String>, generation: u64, ttl: Duration) -> Self {
+    pub fn new(
+        key: impl Into<String>,
+        owner: impl Into<String>,
+        generation: u64,
+        ttl: Duration,
+    ) -> Self {
         Self {
             key: key.into(),
             owner: owner.into(),
@@ -40,7 +45,12 @@ impl Lease {
 pub trait LeaseProvider: Send + Sync + fmt::Debug {
     /// Takes `key` for `owner` for `ttl` when it is free, expired or already held by `owner`
     /// (then it is extended). `None` when another owner holds an unexpired lease.
-    async fn acquire(&self, key: &str, owner: &str, ttl: Duration) -> Result<Option<Lease>, PubSubError>;
+    async fn acquire(
+        &self,
+        key: &str,
+        owner: &str,
+        ttl: Duration,
+    ) -> Result<Option<Lease>, PubSubError>;
 
     /// Extends `owner`'s lease on `key` by `ttl` from now; `false` when `owner` no longer holds it.
     async fn renew(&self, key: &str, owner: &str, ttl: Duration) -> Result<bool, PubSubError>;

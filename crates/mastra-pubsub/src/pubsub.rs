@@ -37,14 +37,23 @@ impl PublishOptions {
 #[async_trait]
 pub trait PubSub: Send + Sync + fmt::Debug {
     /// Publishes `event` on `topic`.
-    async fn publish(&self, topic: &str, event: Event, options: PublishOptions) -> Result<(), PubSubError>;
+    async fn publish(
+        &self,
+        topic: &str,
+        event: Event,
+        options: PublishOptions,
+    ) -> Result<(), PubSubError>;
 
     /// Subscribes to every event published on `topic` from now on.
     async fn subscribe(&self, topic: &str) -> Result<Subscription, PubSubError>;
 
     /// Joins the consumer group `group` on `topic`: each event published from now on goes to
     /// one member of the group, and is redelivered with `deliveryAttempt + 1` when nacked.
-    async fn subscribe_group(&self, topic: &str, group: &str) -> Result<GroupSubscription, PubSubError>;
+    async fn subscribe_group(
+        &self,
+        topic: &str,
+        group: &str,
+    ) -> Result<GroupSubscription, PubSubError>;
 
     /// Waits until every event published so far has been handed to the transport.
     async fn flush(&self) -> Result<(), PubSubError>;
@@ -60,7 +69,12 @@ pub trait PubSub: Send + Sync + fmt::Debug {
 
 #[async_trait]
 impl<T: PubSub + ?Sized> PubSub for Arc<T> {
-    async fn publish(&self, topic: &str, event: Event, options: PublishOptions) -> Result<(), PubSubError> {
+    async fn publish(
+        &self,
+        topic: &str,
+        event: Event,
+        options: PublishOptions,
+    ) -> Result<(), PubSubError> {
         (**self).publish(topic, event, options).await
     }
 
@@ -68,7 +82,11 @@ impl<T: PubSub + ?Sized> PubSub for Arc<T> {
         (**self).subscribe(topic).await
     }
 
-    async fn subscribe_group(&self, topic: &str, group: &str) -> Result<GroupSubscription, PubSubError> {
+    async fn subscribe_group(
+        &self,
+        topic: &str,
+        group: &str,
+    ) -> Result<GroupSubscription, PubSubError> {
         (**self).subscribe_group(topic, group).await
     }
 

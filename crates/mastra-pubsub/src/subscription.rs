@@ -48,7 +48,10 @@ pub struct Subscription {
 
 impl Subscription {
     /// Wraps a backend's delivery stream. The stream should release its subscription when dropped.
-    pub fn new(topic: impl Into<String>, stream: impl Stream<Item = Delivery> + Send + 'static) -> Self {
+    pub fn new(
+        topic: impl Into<String>,
+        stream: impl Stream<Item = Delivery> + Send + 'static,
+    ) -> Self {
         Self {
             topic: topic.into(),
             stream: stream.boxed(),
@@ -76,6 +79,8 @@ impl Stream for Subscription {
 
 impl fmt::Debug for Subscription {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Subscription").field("topic", &self.topic).finish_non_exhaustive()
+        f.debug_struct("Subscription")
+            .field("topic", &self.topic)
+            .finish_non_exhaustive()
     }
 }

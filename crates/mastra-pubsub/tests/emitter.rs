@@ -1,6 +1,8 @@
 //! Behaviour of the in-process transport that is specific to it (the shared pubsub
 //! contract is proven for every backend by the `mastra-test` conformance suite).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers of a test file
+
 use std::time::Duration;
 
 use mastra_pubsub::{Delivery, Event, EventEmitterPubSub, LeaseProvider, PubSub, PublishOptions};
@@ -11,7 +13,10 @@ fn event(n: u64) -> Event {
 }
 
 async fn publish(pubsub: &EventEmitterPubSub, topic: &str, n: u64) {
-    pubsub.publish(topic, event(n), PublishOptions::default()).await.unwrap();
+    pubsub
+        .publish(topic, event(n), PublishOptions::default())
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -56,10 +61,17 @@ async fn an_unsettled_group_message_is_redelivered_when_dropped() {
     let first = member.next().await.unwrap();
     assert_eq!(first.event().delivery_attempt, Some(1));
     drop(first);
-    let again = tokio::time::timeout(Duration::from_secs(1), member.next()).await.unwrap().unwrap();
+    let again = tokio::time::timeout(Duration::from_secs(1), member.next())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(again.event().delivery_attempt, Some(2));
     again.ack().await.unwrap();
-    assert!(tokio::time::timeout(Duration::from_millis(50), member.next()).await.is_err());
+    assert!(
+        tokio::time::timeout(Duration::from_millis(50), member.next())
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test]
@@ -68,14 +80,25 @@ async fn clear_topic_drops_pending_group_messages() {
     let mut member = pubsub.subscribe_group("t", "g").await.unwrap();
     publish(&pubsub, "t", 0).await;
     pubsub.clear_topic("t").await.unwrap();
-    assert!(tokio::time::timeout(Duration::from_millis(50), member.next()).await.is_err());
+    assert!(
+        tokio::time::timeout(Duration::from_millis(50), member.next())
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test]
 async fn the_transport_exposes_its_leases() {
     let pubsub = EventEmitterPubSub::new();
     let leases = pubsub.lease_provider().unwrap();
-    let lease = leases.acquire("run", "me", Duration::from_secs(5)).await.unwrap().unwrap();
+    let lease = leases
+        .acquire("run", "me", Duration::from_secs(5))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(lease.owner, "me");
-    assert_eq!(pubsub.leases().owner("run").await.unwrap().as_deref(), Some("me"));
+    assert_eq!(
+        pubsub.leases().owner("run").await.unwrap().as_deref(),
+        Some("me")
+    );
 }

@@ -1,5 +1,7 @@
 //! The envelope's JSON against literal strings (wire-contract §2).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers of a test file
+
 use chrono::{TimeZone, Utc};
 use mastra_pubsub::{Event, EventType};
 use serde_json::json;
@@ -9,9 +11,13 @@ fn at() -> chrono::DateTime<Utc> {
 }
 
 fn chunk() -> Event {
-    Event::new(EventType::Chunk, "run-1", json!({"type": "text-delta", "payload": {"id": "t", "text": "hi"}}))
-        .with_id("5f0c6f5e-0000-4000-8000-000000000001")
-        .with_created_at(at())
+    Event::new(
+        EventType::Chunk,
+        "run-1",
+        json!({"type": "text-delta", "payload": {"id": "t", "text": "hi"}}),
+    )
+    .with_id("5f0c6f5e-0000-4000-8000-000000000001")
+    .with_created_at(at())
 }
 
 #[test]
@@ -78,7 +84,10 @@ fn every_known_type_round_trips() {
     ];
     for (wire, kind, terminal) in types {
         assert_eq!(serde_json::to_value(&kind).unwrap(), json!(wire));
-        assert_eq!(serde_json::from_value::<EventType>(json!(wire)).unwrap(), kind);
+        assert_eq!(
+            serde_json::from_value::<EventType>(json!(wire)).unwrap(),
+            kind
+        );
         assert_eq!(kind.is_terminal(), terminal, "{wire}");
     }
 }
@@ -97,7 +106,10 @@ fn unknown_types_round_trip_verbatim() {
 fn other_offsets_are_normalized_to_utc() {
     let raw = r#"{"type":"chunk","runId":"r","data":1,"id":"x","createdAt":"2026-11-29T17:00:00.5+01:00"}"#;
     let event: Event = serde_json::from_str(raw).unwrap();
-    assert_eq!(mastra_pubsub::format_created_at(&event.created_at), "2026-11-29T16:00:00.500Z");
+    assert_eq!(
+        mastra_pubsub::format_created_at(&event.created_at),
+        "2026-11-29T16:00:00.500Z"
+    );
 }
 
 #[test]
@@ -106,4 +118,20 @@ fn new_events_get_a_uuid_and_no_index() {
     assert!(uuid::Uuid::parse_str(&event.id).is_ok());
     assert_eq!(event.index, None);
     assert_eq!(event.kind, EventType::Other("custom".into()));
+}
+
+#[test]
+fn created_at_matches_javascript_for_edge_times() {
+    for (millis, expected) in [
+        (0, "1970-01-01T00:00:00.000Z"),
+        (951_782_400_999, "2000-02-29T00:00:00.999Z"),
+        (253_402_300_799_999, "9999-12-31T23:59:59.999Z"),
+    ] {
+        let at = Utc.timestamp_millis_opt(millis).unwrap();
+        assert_eq!(mastra_pubsub::format_created_at(&at), expected);
+        assert_eq!(
+            mastra_pubsub::format_created_at(&at),
+            at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        );
+    }
 }

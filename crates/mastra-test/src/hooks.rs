@@ -47,7 +47,9 @@ impl std::fmt::Debug for Injection {
 }
 
 fn take(slot: &Mutex<Option<Injection>>) -> Option<Injection> {
-    slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take()
+    slot.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take()
 }
 
 /// A pubsub that fires an injection once, right after the next live subscription is made.
@@ -68,13 +70,21 @@ impl HookedPubSub {
 
     /// Fires `injection` right after the next subscription is made.
     pub fn arm(&self, injection: Injection) {
-        *self.after_subscribe.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(injection);
+        *self
+            .after_subscribe
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(injection);
     }
 }
 
 #[async_trait]
 impl PubSub for HookedPubSub {
-    async fn publish(&self, topic: &str, event: Event, options: PublishOptions) -> Result<(), PubSubError> {
+    async fn publish(
+        &self,
+        topic: &str,
+        event: Event,
+        options: PublishOptions,
+    ) -> Result<(), PubSubError> {
         self.inner.publish(topic, event, options).await
     }
 
@@ -86,7 +96,11 @@ impl PubSub for HookedPubSub {
         Ok(subscription)
     }
 
-    async fn subscribe_group(&self, topic: &str, group: &str) -> Result<GroupSubscription, PubSubError> {
+    async fn subscribe_group(
+        &self,
+        topic: &str,
+        group: &str,
+    ) -> Result<GroupSubscription, PubSubError> {
         self.inner.subscribe_group(topic, group).await
     }
 
@@ -130,7 +144,10 @@ impl HookedCache {
 
     /// Fires `injection` around the next log read.
     pub fn arm(&self, when: ReadHook, injection: Injection) {
-        *self.armed.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some((when, injection));
+        *self
+            .armed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((when, injection));
     }
 }
 
@@ -156,8 +173,17 @@ impl ServerCache for HookedCache {
         self.inner.list_len(key).await
     }
 
-    async fn list_range(&self, key: &str, start: u64, end: Option<u64>) -> Result<Vec<String>, CacheError> {
-        let armed = self.armed.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+    async fn list_range(
+        &self,
+        key: &str,
+        start: u64,
+        end: Option<u64>,
+    ) -> Result<Vec<String>, CacheError> {
+        let armed = self
+            .armed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
         match armed {
             None => self.inner.list_range(key, start, end).await,
             Some((ReadHook::BeforeRead, injection)) => {

@@ -70,7 +70,10 @@ pub async fn indices_to_end(observer: &mut ReplaySubscription) -> Vec<u64> {
 /// Asserts that an observer delivers nothing for [`QUIET`].
 pub async fn assert_quiet(observer: &mut ReplaySubscription) {
     if let Ok(item) = tokio::time::timeout(QUIET, observer.next()).await {
-        panic!("expected nothing more on {}, got {item:?}", observer.topic());
+        panic!(
+            "expected nothing more on {}, got {item:?}",
+            observer.topic()
+        );
     }
 }
 
@@ -78,7 +81,12 @@ pub async fn assert_quiet(observer: &mut ReplaySubscription) {
 pub async fn next_live(subscription: &mut Subscription) -> Arc<Event> {
     let delivery = tokio::time::timeout(PATIENCE, subscription.next())
         .await
-        .unwrap_or_else(|_| panic!("no delivery on {} within {PATIENCE:?}", subscription.topic()));
+        .unwrap_or_else(|_| {
+            panic!(
+                "no delivery on {} within {PATIENCE:?}",
+                subscription.topic()
+            )
+        });
     match delivery {
         Some(Delivery::Event(event)) => event,
         other => panic!("expected an event, got {other:?}"),
@@ -88,7 +96,10 @@ pub async fn next_live(subscription: &mut Subscription) -> Arc<Event> {
 /// Asserts that a plain subscription receives nothing for [`QUIET`].
 pub async fn assert_live_quiet(subscription: &mut Subscription) {
     if let Ok(delivery) = tokio::time::timeout(QUIET, subscription.next()).await {
-        panic!("expected nothing on {}, got {delivery:?}", subscription.topic());
+        panic!(
+            "expected nothing on {}, got {delivery:?}",
+            subscription.topic()
+        );
     }
 }
 

@@ -118,10 +118,12 @@ impl InMemoryServerCache {
         if slot.is_live(self.epoch, Instant::now()) {
             return Some(slot);
         }
-        self.entries.entry_by_ref(key).and_compute_with(|current| match current {
-            Some(entry) if !entry.value().is_live(self.epoch, Instant::now()) => Op::Remove,
-            _ => Op::Nop,
-        });
+        self.entries
+            .entry_by_ref(key)
+            .and_compute_with(|current| match current {
+                Some(entry) if !entry.value().is_live(self.epoch, Instant::now()) => Op::Remove,
+                _ => Op::Nop,
+            });
         None
     }
 
@@ -175,7 +177,12 @@ impl ServerCache for InMemoryServerCache {
         }
     }
 
-    async fn list_range(&self, key: &str, start: u64, end: Option<u64>) -> Result<Vec<String>, CacheError> {
+    async fn list_range(
+        &self,
+        key: &str,
+        start: u64,
+        end: Option<u64>,
+    ) -> Result<Vec<String>, CacheError> {
         let Some(slot) = self.live(key) else {
             return Ok(Vec::new());
         };
@@ -229,16 +236,18 @@ impl InMemoryServerCache {
         let mut outcome = Ok(0);
         let mut created = false;
         let now = Instant::now();
-        self.entries.entry_by_ref(key).and_compute_with(|existing| match existing {
-            Some(entry) if entry.value().is_live(self.epoch, now) => {
-                outcome = self.append_to(key, entry.value(), body);
-                Op::Nop
-            }
-            _ => {
-                created = true;
-                Op::Put(Slot::log(self.epoch, body, ttl))
-            }
-        });
+        self.entries
+            .entry_by_ref(key)
+            .and_compute_with(|existing| match existing {
+                Some(entry) if entry.value().is_live(self.epoch, now) => {
+                    outcome = self.append_to(key, entry.value(), body);
+                    Op::Nop
+                }
+                _ => {
+                    created = true;
+                    Op::Put(Slot::log(self.epoch, body, ttl))
+                }
+            });
         if created {
             self.enforce_cap();
         }

@@ -43,10 +43,11 @@ impl Epoch {
     fn deadline_after(self, ttl: Option<Duration>, from: Instant) -> u64 {
         match ttl {
             None => u64::MAX,
-            Some(ttl) => self.nanos_at(from).saturating_add(u64::try_from(ttl.as_nanos()).unwrap_or(u64::MAX)),
+            Some(ttl) => self
+                .nanos_at(from)
+                .saturating_add(u64::try_from(ttl.as_nanos()).unwrap_or(u64::MAX)),
         }
     }
-
 }
 
 impl Slot {
@@ -99,7 +100,12 @@ pub(crate) fn lock(log: &Mutex<Vec<Box<str>>>) -> MutexGuard<'_, Vec<Box<str>>> 
 pub(crate) struct SlotExpiry;
 
 impl Expiry<String, Arc<Slot>> for SlotExpiry {
-    fn expire_after_create(&self, _key: &String, slot: &Arc<Slot>, _created_at: Instant) -> Option<Duration> {
+    fn expire_after_create(
+        &self,
+        _key: &String,
+        slot: &Arc<Slot>,
+        _created_at: Instant,
+    ) -> Option<Duration> {
         slot.retention()
     }
 

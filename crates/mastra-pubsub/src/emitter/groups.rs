@@ -85,10 +85,13 @@ impl Drop for Settle {
 
 pub(super) fn join(hub: &Arc<Hub>, topic: &str, group: &str) -> GroupSubscription {
     let queue = hub.with_topic(topic, |entry| {
-        let member = entry.groups.entry(group.to_owned()).or_insert_with(|| GroupEntry {
-            queue: Arc::new(GroupQueue::default()),
-            members: 0,
-        });
+        let member = entry
+            .groups
+            .entry(group.to_owned())
+            .or_insert_with(|| GroupEntry {
+                queue: Arc::new(GroupQueue::default()),
+                members: 0,
+            });
         member.members += 1;
         Arc::clone(&member.queue)
     });

@@ -111,10 +111,15 @@ impl Hub {
 
     pub(crate) fn subscriber_count(&self, topic: &str) -> usize {
         let topics = self.topics.read().unwrap_or_else(PoisonError::into_inner);
-        topics.get(topic).map_or(0, |entry| entry.fanout.receiver_count())
+        topics
+            .get(topic)
+            .map_or(0, |entry| entry.fanout.receiver_count())
     }
 
     pub(crate) fn topic_count(&self) -> usize {
-        self.topics.read().unwrap_or_else(PoisonError::into_inner).len()
+        self.topics
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
     }
 }

@@ -32,7 +32,9 @@ struct Holder {
 
 impl Slot {
     fn live_holder(&self, now: Instant) -> Option<&Holder> {
-        self.holder.as_ref().filter(|holder| holder.expires_at > now)
+        self.holder
+            .as_ref()
+            .filter(|holder| holder.expires_at > now)
     }
 }
 
@@ -45,7 +47,12 @@ impl InProcessLeases {
 
 #[async_trait]
 impl LeaseProvider for InProcessLeases {
-    async fn acquire(&self, key: &str, owner: &str, ttl: Duration) -> Result<Option<Lease>, PubSubError> {
+    async fn acquire(
+        &self,
+        key: &str,
+        owner: &str,
+        ttl: Duration,
+    ) -> Result<Option<Lease>, PubSubError> {
         let now = Instant::now();
         let mut state = lock(&self.state);
         let slot = state.entry(key.to_owned()).or_default();
@@ -82,7 +89,9 @@ impl LeaseProvider for InProcessLeases {
         let Some(slot) = state.get_mut(key) else {
             return Ok(false);
         };
-        let held = slot.live_holder(now).is_some_and(|holder| holder.owner == owner);
+        let held = slot
+            .live_holder(now)
+            .is_some_and(|holder| holder.owner == owner);
         if held {
             slot.holder = None;
         }
@@ -123,7 +132,10 @@ mod tests {
         assert!(!leases.release("run-1", "a").await.unwrap());
         assert!(leases.release("run-1", "b").await.unwrap());
         let third = leases.acquire("run-1", "a", ttl).await.unwrap().unwrap();
-        assert_eq!(third.generation, 3, "generations never go back after a release");
+        assert_eq!(
+            third.generation, 3,
+            "generations never go back after a release"
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -69,7 +69,12 @@ impl EventEmitterPubSub {
 
 #[async_trait]
 impl PubSub for EventEmitterPubSub {
-    async fn publish(&self, topic: &str, event: Event, _options: PublishOptions) -> Result<(), PubSubError> {
+    async fn publish(
+        &self,
+        topic: &str,
+        event: Event,
+        _options: PublishOptions,
+    ) -> Result<(), PubSubError> {
         // Everything is process-local here, so `local_only` changes nothing.
         self.hub.publish(topic, event);
         Ok(())
@@ -79,7 +84,11 @@ impl PubSub for EventEmitterPubSub {
         Ok(fanout::subscribe(&self.hub, topic))
     }
 
-    async fn subscribe_group(&self, topic: &str, group: &str) -> Result<GroupSubscription, PubSubError> {
+    async fn subscribe_group(
+        &self,
+        topic: &str,
+        group: &str,
+    ) -> Result<GroupSubscription, PubSubError> {
         Ok(groups::join(&self.hub, topic, group))
     }
 

@@ -14,20 +14,32 @@ pub async fn values_round_trip_and_delete(factory: &dyn BackendFactory) {
     let key = unique_topic("value.");
     assert_eq!(cache.get(&key).await.expect("get"), None);
     let value = json!({"nested": {"list": [1, "two", null]}, "n": 1.5});
-    cache.set(&key, value.clone(), Ttl::Default).await.expect("set");
+    cache
+        .set(&key, value.clone(), Ttl::Default)
+        .await
+        .expect("set");
     assert_eq!(cache.get(&key).await.expect("get"), Some(value));
-    cache.set(&key, json!("replaced"), Ttl::Default).await.expect("set");
+    cache
+        .set(&key, json!("replaced"), Ttl::Default)
+        .await
+        .expect("set");
     assert_eq!(cache.get(&key).await.expect("get"), Some(json!("replaced")));
     cache.delete(&key).await.expect("delete");
     assert_eq!(cache.get(&key).await.expect("get"), None);
-    cache.delete(&key).await.expect("deleting a missing key is fine");
+    cache
+        .delete(&key)
+        .await
+        .expect("deleting a missing key is fine");
 }
 
 /// `clear` removes every key of the cache.
 pub async fn clear_removes_everything(factory: &dyn BackendFactory) {
     let cache = factory.open(CacheSettings::default()).await.cache;
     let (value, log) = (unique_topic("value."), unique_topic("log."));
-    cache.set(&value, json!(1), Ttl::Default).await.expect("set");
+    cache
+        .set(&value, json!(1), Ttl::Default)
+        .await
+        .expect("set");
     cache.append_indexed(&log, "{}").await.expect("append");
     cache.clear().await.expect("clear");
     assert_eq!(cache.get(&value).await.expect("get"), None);
@@ -39,9 +51,16 @@ pub async fn list_ranges_are_inclusive(factory: &dyn BackendFactory) {
     let cache = factory.open(CacheSettings::default()).await.cache;
     let log = unique_topic("log.");
     assert_eq!(cache.list_len(&log).await.expect("len"), 0);
-    assert!(cache.list_range(&log, 0, None).await.expect("range").is_empty());
+    assert!(cache
+        .list_range(&log, 0, None)
+        .await
+        .expect("range")
+        .is_empty());
     for letter in ["a", "b", "c", "d", "e"] {
-        cache.append_indexed(&log, &format!(r#"{{"v":"{letter}"}}"#)).await.expect("append");
+        cache
+            .append_indexed(&log, &format!(r#"{{"v":"{letter}"}}"#))
+            .await
+            .expect("append");
     }
     let range = |start, end| {
         let cache = Arc::clone(&cache);
@@ -50,10 +69,17 @@ pub async fn list_ranges_are_inclusive(factory: &dyn BackendFactory) {
     };
     assert_eq!(
         range(1, Some(3)).await,
-        [r#"{"index":1,"v":"b"}"#, r#"{"index":2,"v":"c"}"#, r#"{"index":3,"v":"d"}"#]
+        [
+            r#"{"index":1,"v":"b"}"#,
+            r#"{"index":2,"v":"c"}"#,
+            r#"{"index":3,"v":"d"}"#
+        ]
     );
     assert_eq!(range(2, Some(2)).await, [r#"{"index":2,"v":"c"}"#]);
-    assert_eq!(range(3, None).await, [r#"{"index":3,"v":"d"}"#, r#"{"index":4,"v":"e"}"#]);
+    assert_eq!(
+        range(3, None).await,
+        [r#"{"index":3,"v":"d"}"#, r#"{"index":4,"v":"e"}"#]
+    );
     assert_eq!(range(3, Some(99)).await.len(), 2);
     assert!(range(5, None).await.is_empty());
     assert!(range(3, Some(1)).await.is_empty());
@@ -84,8 +110,17 @@ pub async fn concurrent_appends_get_their_positions(factory: &dyn BackendFactory
     }
     indices.sort_unstable();
     assert_eq!(indices, (0..200).collect::<Vec<u64>>());
-    for (position, raw) in cache.list_range(&log, 0, None).await.expect("range").iter().enumerate() {
-        assert!(raw.starts_with(&format!("{{\"index\":{position},")), "{raw}");
+    for (position, raw) in cache
+        .list_range(&log, 0, None)
+        .await
+        .expect("range")
+        .iter()
+        .enumerate()
+    {
+        assert!(
+            raw.starts_with(&format!("{{\"index\":{position},")),
+            "{raw}"
+        );
     }
     cache.delete(&log).await.expect("delete");
 }
@@ -94,11 +129,20 @@ pub async fn concurrent_appends_get_their_positions(factory: &dyn BackendFactory
 pub async fn wrong_kinds_are_refused(factory: &dyn BackendFactory) {
     let cache = factory.open(CacheSettings::default()).await.cache;
     let (value, log) = (unique_topic("value."), unique_topic("log."));
-    cache.set(&value, json!(1), Ttl::Default).await.expect("set");
+    cache
+        .set(&value, json!(1), Ttl::Default)
+        .await
+        .expect("set");
     let refused = cache.append_indexed(&value, "{}").await;
-    assert!(matches!(refused, Err(CacheError::WrongType { .. })), "{refused:?}");
+    assert!(
+        matches!(refused, Err(CacheError::WrongType { .. })),
+        "{refused:?}"
+    );
     let refused = cache.append_indexed(&log, r#"{"index":3}"#).await;
-    assert!(matches!(refused, Err(CacheError::InvalidEntry { .. })), "{refused:?}");
+    assert!(
+        matches!(refused, Err(CacheError::InvalidEntry { .. })),
+        "{refused:?}"
+    );
     assert_eq!(cache.list_len(&log).await.expect("len"), 0);
     cache.delete(&value).await.expect("delete");
 }

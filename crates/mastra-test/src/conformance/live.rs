@@ -27,7 +27,10 @@ pub async fn replay_delivers_history_then_live(factory: &dyn BackendFactory) {
     let caching = factory.open(CacheSettings::default()).await.caching();
     let topic = unique_topic(AGENT_STREAM_PREFIX);
     publish_chunks(&caching, &topic, 3).await;
-    let mut observer = caching.subscribe_with_replay(&topic).await.expect("subscribe");
+    let mut observer = caching
+        .subscribe_with_replay(&topic)
+        .await
+        .expect("subscribe");
     assert_eq!(take_indices(&mut observer, 3).await, range(0, 3));
     publish_chunks(&caching, &topic, 2).await;
     assert_eq!(take_indices(&mut observer, 2).await, range(3, 5));
@@ -58,15 +61,23 @@ pub async fn event_published_during_setup_is_delivered_once(factory: &dyn Backen
         let topic = unique_topic(AGENT_STREAM_PREFIX);
         publish_chunks(&caching, &topic, 2).await;
 
-        let injection = Injection::publish(caching.clone(), topic.clone(), vec![chunk(2), chunk(3)]);
+        let injection =
+            Injection::publish(caching.clone(), topic.clone(), vec![chunk(2), chunk(3)]);
         match moment {
             SetupMoment::AfterLiveSubscribe => pubsub.arm(injection),
             SetupMoment::BeforeHistoryRead => cache.arm(ReadHook::BeforeRead, injection),
             SetupMoment::AfterHistoryRead => cache.arm(ReadHook::AfterRead, injection),
         }
-        let mut observer = caching.subscribe_with_replay(&topic).await.expect("subscribe");
+        let mut observer = caching
+            .subscribe_with_replay(&topic)
+            .await
+            .expect("subscribe");
         // The injected events are the last ones for now: nothing later can reveal a gap.
-        assert_eq!(take_indices(&mut observer, 4).await, range(0, 4), "{moment:?}");
+        assert_eq!(
+            take_indices(&mut observer, 4).await,
+            range(0, 4),
+            "{moment:?}"
+        );
         publish_chunks(&caching, &topic, 1).await;
         assert_eq!(take_indices(&mut observer, 1).await, vec![4], "{moment:?}");
         assert_quiet(&mut observer).await;
@@ -78,7 +89,10 @@ pub async fn event_published_during_setup_is_delivered_once(factory: &dyn Backen
 pub async fn slow_observer_catches_up_from_the_log(factory: &dyn BackendFactory) {
     let caching = factory.open(CacheSettings::default()).await.caching();
     let topic = unique_topic(AGENT_STREAM_PREFIX);
-    let mut observer = caching.subscribe_with_replay(&topic).await.expect("subscribe");
+    let mut observer = caching
+        .subscribe_with_replay(&topic)
+        .await
+        .expect("subscribe");
     publish_chunks(&caching, &topic, 3_000).await;
     assert_eq!(take_indices(&mut observer, 3_000).await, range(0, 3_000));
     publish_chunks(&caching, &topic, 1).await;
@@ -101,7 +115,10 @@ pub async fn slow_plain_subscriber_is_told_what_it_missed(factory: &dyn BackendF
         match delivery {
             Some(Delivery::Event(event)) => {
                 let index = event.index.expect("indexed");
-                assert!(last.is_none_or(|last| index > last), "out of order: {index} after {last:?}");
+                assert!(
+                    last.is_none_or(|last| index > last),
+                    "out of order: {index} after {last:?}"
+                );
                 received += 1;
                 last = Some(index);
             }
@@ -112,6 +129,10 @@ pub async fn slow_plain_subscriber_is_told_what_it_missed(factory: &dyn BackendF
         }
     }
     if !reconnected {
-        assert_eq!(received + missed, total, "every event is received or reported missed");
+        assert_eq!(
+            received + missed,
+            total,
+            "every event is received or reported missed"
+        );
     }
 }

@@ -5,8 +5,8 @@ use mastra_durable::{CachingPubSub, AGENT_CONTROL_PREFIX, AGENT_STREAM_PREFIX};
 use mastra_pubsub::{EventType, PubSub, PublishOptions};
 
 use crate::support::{
-    assert_live_quiet, chunk, event_of, indices_to_end, next_live, publish_chunks, range, take_indices,
-    unique_topic,
+    assert_live_quiet, chunk, event_of, indices_to_end, next_live, publish_chunks, range,
+    take_indices, unique_topic,
 };
 use crate::{BackendFactory, CacheSettings};
 
@@ -32,7 +32,10 @@ pub async fn indices_are_zero_based_and_sequential(factory: &dyn BackendFactory)
 pub async fn index_survives_restart_and_resets_on_clear(factory: &dyn BackendFactory) {
     let backend = factory.open(CacheSettings::default()).await;
     let topic = unique_topic(AGENT_STREAM_PREFIX);
-    assert_eq!(publish_chunks(&backend.caching(), &topic, 3).await, range(0, 3));
+    assert_eq!(
+        publish_chunks(&backend.caching(), &topic, 3).await,
+        range(0, 3)
+    );
 
     let restarted = factory.reopen(&backend).await.caching();
     assert_eq!(publish_chunks(&restarted, &topic, 2).await, range(3, 5));
@@ -59,20 +62,34 @@ pub async fn uncached_events_get_no_index_but_flow_live(factory: &dyn BackendFac
     assert_eq!(local, None);
     assert_eq!(next_live(&mut live).await.index, Some(0));
     let delivered = next_live(&mut live).await;
-    assert_eq!((delivered.index, delivered.data["n"].as_u64()), (None, Some(1)));
+    assert_eq!(
+        (delivered.index, delivered.data["n"].as_u64()),
+        (None, Some(1))
+    );
     assert_eq!(caching.history_len(&topic).await.expect("len"), 1);
-    assert_eq!(publish_chunks(&caching, &topic, 1).await, vec![1], "no index was allocated");
+    assert_eq!(
+        publish_chunks(&caching, &topic, 1).await,
+        vec![1],
+        "no index was allocated"
+    );
 
     let control = unique_topic(AGENT_CONTROL_PREFIX);
     assert!(!caching.caches(&control));
     let mut control_live = caching.subscribe(&control).await.expect("subscribe");
     let abort = event_of(EventType::Other("abort-request".into()));
-    let index = caching.publish_event(&control, abort, PublishOptions::default()).await.expect("publish");
+    let index = caching
+        .publish_event(&control, abort, PublishOptions::default())
+        .await
+        .expect("publish");
     assert_eq!(index, None);
     assert_eq!(next_live(&mut control_live).await.index, None);
     assert_eq!(caching.history_len(&control).await.expect("len"), 0);
     let key = caching.log().key(&control);
-    assert_eq!(backend.cache.list_len(&key).await.expect("len"), 0, "nothing stored");
+    assert_eq!(
+        backend.cache.list_len(&key).await.expect("len"),
+        0,
+        "nothing stored"
+    );
 
     let custom = CachingPubSub::with_options(
         backend.pubsub.clone(),
@@ -81,7 +98,13 @@ pub async fn uncached_events_get_no_index_but_flow_live(factory: &dyn BackendFac
     );
     let private = unique_topic("conformance.private.");
     let mut private_live = custom.subscribe(&private).await.expect("subscribe");
-    assert_eq!(custom.publish_event(&private, chunk(0), PublishOptions::default()).await.expect("publish"), None);
+    assert_eq!(
+        custom
+            .publish_event(&private, chunk(0), PublishOptions::default())
+            .await
+            .expect("publish"),
+        None
+    );
     assert_eq!(next_live(&mut private_live).await.index, None);
     assert_eq!(custom.history_len(&private).await.expect("len"), 0);
 }
@@ -91,7 +114,10 @@ pub async fn subscribe_from_offset_is_inclusive(factory: &dyn BackendFactory) {
     let caching = factory.open(CacheSettings::default()).await.caching();
     let topic = unique_topic(AGENT_STREAM_PREFIX);
     publish_chunks(&caching, &topic, 4).await;
-    let mut observer = caching.subscribe_from_offset(&topic, 2).await.expect("subscribe");
+    let mut observer = caching
+        .subscribe_from_offset(&topic, 2)
+        .await
+        .expect("subscribe");
     assert_eq!(take_indices(&mut observer, 2).await, vec![2, 3]);
     crate::support::assert_quiet(&mut observer).await;
     publish_chunks(&caching, &topic, 1).await;
@@ -105,10 +131,17 @@ pub async fn late_subscriber_gets_full_history_with_finish(factory: &dyn Backend
     let topic = unique_topic(AGENT_STREAM_PREFIX);
     publish_chunks(&caching, &topic, 3).await;
     caching
-        .publish_event(&topic, event_of(EventType::Finish), PublishOptions::default())
+        .publish_event(
+            &topic,
+            event_of(EventType::Finish),
+            PublishOptions::default(),
+        )
         .await
         .expect("publish");
-    let mut late = caching.subscribe_with_replay(&topic).await.expect("subscribe");
+    let mut late = caching
+        .subscribe_with_replay(&topic)
+        .await
+        .expect("subscribe");
     let mut kinds = Vec::new();
     while let Some(event) = crate::support::next_event(&mut late).await {
         kinds.push((event.index, event.kind.clone()));
@@ -121,13 +154,20 @@ pub async fn late_subscriber_gets_full_history_with_finish(factory: &dyn Backend
 /// isolated from each other.
 pub async fn subscribers_are_independent_and_topics_isolated(factory: &dyn BackendFactory) {
     let caching = factory.open(CacheSettings::default()).await.caching();
-    let (a, b) = (unique_topic(AGENT_STREAM_PREFIX), unique_topic(AGENT_STREAM_PREFIX));
+    let (a, b) = (
+        unique_topic(AGENT_STREAM_PREFIX),
+        unique_topic(AGENT_STREAM_PREFIX),
+    );
     publish_chunks(&caching, &a, 3).await;
     let mut first = caching.subscribe_with_replay(&a).await.expect("subscribe");
     let mut second = caching.subscribe_with_replay(&a).await.expect("subscribe");
     let mut other = caching.subscribe_with_replay(&b).await.expect("subscribe");
     let mut other_live = caching.subscribe(&b).await.expect("subscribe");
-    assert_eq!(publish_chunks(&caching, &b, 2).await, vec![0, 1], "each topic counts from 0");
+    assert_eq!(
+        publish_chunks(&caching, &b, 2).await,
+        vec![0, 1],
+        "each topic counts from 0"
+    );
     publish_chunks(&caching, &a, 1).await;
     assert_eq!(take_indices(&mut first, 4).await, range(0, 4));
     assert_eq!(take_indices(&mut second, 4).await, range(0, 4));
@@ -144,16 +184,26 @@ pub async fn subscribers_are_independent_and_topics_isolated(factory: &dyn Backe
 pub async fn resubscribing_from_next_offset_loses_nothing(factory: &dyn BackendFactory) {
     let caching = factory.open(CacheSettings::default()).await.caching();
     let topic = unique_topic(AGENT_STREAM_PREFIX);
-    let mut observer = caching.subscribe_with_replay(&topic).await.expect("subscribe");
+    let mut observer = caching
+        .subscribe_with_replay(&topic)
+        .await
+        .expect("subscribe");
     publish_chunks(&caching, &topic, 3).await;
     let seen = take_indices(&mut observer, 3).await;
     drop(observer);
     publish_chunks(&caching, &topic, 3).await;
     let last = seen.last().copied().unwrap_or_default();
-    let mut again = caching.subscribe_from_offset(&topic, last + 1).await.expect("subscribe");
+    let mut again = caching
+        .subscribe_from_offset(&topic, last + 1)
+        .await
+        .expect("subscribe");
     publish_chunks(&caching, &topic, 1).await;
     caching
-        .publish_event(&topic, event_of(EventType::Finish), PublishOptions::default())
+        .publish_event(
+            &topic,
+            event_of(EventType::Finish),
+            PublishOptions::default(),
+        )
         .await
         .expect("publish");
     let mut all = seen;

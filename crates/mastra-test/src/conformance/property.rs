@@ -29,14 +29,20 @@ struct Schedule {
 }
 
 fn schedules() -> impl Strategy<Value = Schedule> {
-    (1u64..60, vec(1usize..8, 1..8), vec(0u8..4, 1..8), vec(0u8..3, 1..16)).prop_map(
-        |(events, reads_per_session, injections, producer_yields)| Schedule {
-            events,
-            reads_per_session,
-            injections,
-            producer_yields,
-        },
+    (
+        1u64..60,
+        vec(1usize..8, 1..8),
+        vec(0u8..4, 1..8),
+        vec(0u8..3, 1..16),
     )
+        .prop_map(
+            |(events, reads_per_session, injections, producer_yields)| Schedule {
+                events,
+                reads_per_session,
+                injections,
+                producer_yields,
+            },
+        )
 }
 
 /// Runs `cases` random schedules against backends from `factory`; panics with the
@@ -81,7 +87,10 @@ async fn run_schedule(factory: &dyn BackendFactory, schedule: &Schedule) {
         async move {
             for n in 0..events {
                 let guard = finished.lock().await;
-                caching.publish_event(&topic, chunk(n), PublishOptions::default()).await.expect("publish");
+                caching
+                    .publish_event(&topic, chunk(n), PublishOptions::default())
+                    .await
+                    .expect("publish");
                 drop(guard);
                 for _ in 0..cycled(&yields, n as usize) {
                     tokio::task::yield_now().await;
@@ -89,7 +98,10 @@ async fn run_schedule(factory: &dyn BackendFactory, schedule: &Schedule) {
             }
             let mut done = finished.lock().await;
             let finish = event_of(EventType::Finish);
-            caching.publish_event(&topic, finish, PublishOptions::default()).await.expect("publish");
+            caching
+                .publish_event(&topic, finish, PublishOptions::default())
+                .await
+                .expect("publish");
             *done = true;
         }
     });
@@ -104,8 +116,14 @@ async fn run_schedule(factory: &dyn BackendFactory, schedule: &Schedule) {
             3 => cache.arm(ReadHook::AfterRead, injection),
             _ => {}
         }
-        let offset = delivered.last().and_then(|event| event.index).map_or(0, |last| last + 1);
-        let mut observer = caching.subscribe_from_offset(&topic, offset).await.expect("subscribe");
+        let offset = delivered
+            .last()
+            .and_then(|event| event.index)
+            .map_or(0, |last| last + 1);
+        let mut observer = caching
+            .subscribe_from_offset(&topic, offset)
+            .await
+            .expect("subscribe");
         let mut ended = false;
         for _ in 0..cycled(&schedule.reads_per_session, session) {
             match next_event(&mut observer).await {
@@ -123,14 +141,31 @@ async fn run_schedule(factory: &dyn BackendFactory, schedule: &Schedule) {
     producer.await.expect("producer");
 
     let log = caching.history(&topic, 0).await.expect("history");
-    let got: Vec<_> = delivered.iter().map(|event| (event.index, &event.id, &event.kind, &event.data)).collect();
-    let want: Vec<_> = log.iter().map(|event| (event.index, &event.id, &event.kind, &event.data)).collect();
-    assert_eq!(got, want, "the concatenated sessions must equal the log ({schedule:?})");
-    assert_eq!(log.last().map(|event| &event.kind), Some(&EventType::Finish));
+    let got: Vec<_> = delivered
+        .iter()
+        .map(|event| (event.index, &event.id, &event.kind, &event.data))
+        .collect();
+    let want: Vec<_> = log
+        .iter()
+        .map(|event| (event.index, &event.id, &event.kind, &event.data))
+        .collect();
+    assert_eq!(
+        got, want,
+        "the concatenated sessions must equal the log ({schedule:?})"
+    );
+    assert_eq!(
+        log.last().map(|event| &event.kind),
+        Some(&EventType::Finish)
+    );
 }
 
 /// Two extra chunks published during set-up, unless the run already finished.
-fn gated_injection(caching: &CachingPubSub, topic: &str, finished: &Arc<Mutex<bool>>, session: usize) -> Injection {
+fn gated_injection(
+    caching: &CachingPubSub,
+    topic: &str,
+    finished: &Arc<Mutex<bool>>,
+    session: usize,
+) -> Injection {
     let (caching, topic, finished) = (caching.clone(), topic.to_owned(), finished.clone());
     Injection::custom(move || {
         Box::pin(async move {
@@ -140,7 +175,10 @@ fn gated_injection(caching: &CachingPubSub, topic: &str, finished: &Arc<Mutex<bo
             }
             for n in 0..2 {
                 let event = chunk(1_000_000 + (session as u64) * 10 + n);
-                caching.publish_event(&topic, event, PublishOptions::default()).await.expect("publish");
+                caching
+                    .publish_event(&topic, event, PublishOptions::default())
+                    .await
+                    .expect("publish");
             }
         })
     })
