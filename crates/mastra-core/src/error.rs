@@ -57,6 +57,12 @@ pub enum ToolError {
     /// The tool stopped because the run was aborted.
     #[error("tool call aborted")]
     Aborted,
+    /// The tool pauses the run until it is resumed with data (see `ToolContext::resume_data`).
+    #[error("tool suspended")]
+    Suspend(serde_json::Value),
+    /// A person declined the call.
+    #[error("the tool call was declined")]
+    Declined,
 }
 
 impl ToolError {
@@ -72,6 +78,8 @@ impl ToolError {
             Self::UnknownTool(_) => "ToolNotFoundError",
             Self::Execution(_) => "ToolExecutionError",
             Self::Aborted => "AbortError",
+            Self::Suspend(_) => "ToolSuspended",
+            Self::Declined => "ToolCallDeclinedError",
         }
     }
 }
@@ -88,6 +96,9 @@ pub enum AgentError {
     /// The chunk stream ended without a terminal chunk.
     #[error("agent stream ended without a finish chunk")]
     Incomplete,
+    /// A decision or resume data that does not fit the run's state.
+    #[error("cannot resume: {0}")]
+    InvalidResume(String),
     /// An error reported by a run that was observed rather than executed here.
     #[error("{0}")]
     Remote(ErrorInfo),
@@ -101,6 +112,7 @@ impl AgentError {
             Self::Model(_) => ErrorInfo::new("ModelError", self.to_string()),
             Self::Aborted => ErrorInfo::new("AbortError", self.to_string()),
             Self::Incomplete => ErrorInfo::new("IncompleteStreamError", self.to_string()),
+            Self::InvalidResume(_) => ErrorInfo::new("InvalidResumeError", self.to_string()),
         }
     }
 }

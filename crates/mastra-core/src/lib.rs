@@ -45,8 +45,9 @@ mod usage;
 
 pub use abort::AbortSignal;
 pub use agent::{
-    Agent, AgentBuilder, AgentOutput, AgentStream, Callback, Callbacks, ChunkSink, OutputCollector,
-    RunExecutor, RunState, SinkClosed, StepProgress, StreamOptions, DEFAULT_MAX_STEPS,
+    Agent, AgentBuilder, AgentOutput, AgentStream, Approval, Callback, Callbacks, ChunkSink,
+    OutputCollector, RunExecutor, RunState, SinkClosed, StepProgress, StreamOptions, Suspension,
+    SuspensionKind, DEFAULT_MAX_STEPS,
 };
 pub use chunk::{Chunk, ChunkFrom, ChunkKind};
 pub use error::{AgentError, ErrorInfo, ModelError, ToolError};

@@ -20,6 +20,7 @@
 //! # });
 //! ```
 
+use crate::chunk::DataPayload;
 use crate::{AbortSignal, ToolDefinition, ToolError};
 use async_trait::async_trait;
 use schemars::JsonSchema;
@@ -30,26 +31,70 @@ use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::sync::Arc;
+use tokio::sync::mpsc;
 
 /// What a tool knows about the call it is serving.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ToolContext {
     pub run_id: String,
     pub tool_call_id: String,
+    /// `<runId>:<toolCallId>`: the same every time this call is attempted (after a crash, a
+    /// call may run again), so tools with side effects can deduplicate on it.
+    pub idempotency_key: String,
     /// Aborted when the run is aborted; long-running tools should stop early.
     pub abort: AbortSignal,
+    /// The data this call was resumed with, after it returned [`ToolError::Suspend`].
+    pub resume_data: Option<Value>,
+    writer: DataWriter,
 }
 
 impl ToolContext {
+    /// The context of one call of a run.
+    pub fn new(
+        run_id: impl Into<String>,
+        tool_call_id: impl Into<String>,
+        abort: AbortSignal,
+    ) -> Self {
+        let (run_id, tool_call_id) = (run_id.into(), tool_call_id.into());
+        Self {
+            idempotency_key: format!("{run_id}:{tool_call_id}"),
+            run_id,
+            tool_call_id,
+            abort,
+            resume_data: None,
+            writer: DataWriter(None),
+        }
+    }
+
     /// A context outside any run, for calling a tool directly (tests, scripts).
     pub fn detached(tool_call_id: impl Into<String>) -> Self {
-        Self {
-            run_id: String::new(),
-            tool_call_id: tool_call_id.into(),
-            abort: AbortSignal::new(),
+        Self::new("", tool_call_id, AbortSignal::new())
+    }
+
+    pub(crate) fn with_writer(mut self, writer: mpsc::UnboundedSender<DataPayload>) -> Self {
+        self.writer = DataWriter(Some(writer));
+        self
+    }
+
+    /// Streams a custom `data-<name>` chunk to the run's readers, ahead of the tool's result.
+    /// Outside a run it goes nowhere.
+    pub fn write_data(&self, name: impl Into<String>, data: Value) {
+        if let Some(tx) = &self.writer.0 {
+            let payload = DataPayload {
+                name: name.into(),
+                data,
+                id: None,
+            };
+            // The run may have ended meanwhile; then nobody reads it, which is fine.
+            let _ = tx.send(payload);
         }
     }
 }
+
+/// Where a tool's custom data chunks go.
+#[derive(Debug, Clone)]
+struct DataWriter(Option<mpsc::UnboundedSender<DataPayload>>);
 
 /// A tool an agent can call.
 #[async_trait]

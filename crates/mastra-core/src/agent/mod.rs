@@ -33,7 +33,9 @@ pub use options::{Callback, Callbacks, StreamOptions};
 pub use output::{AgentOutput, OutputCollector};
 pub use run::RunExecutor;
 pub use sink::{ChunkSink, SinkClosed};
-pub use state::{PendingCall, PendingStep, RunState, StepProgress};
+pub use state::{
+    Approval, PendingCall, PendingStep, RunState, StepProgress, Suspension, SuspensionKind,
+};
 pub use stream::AgentStream;
 pub use tool_step::MAX_CONCURRENT_TOOLS;
 
@@ -199,6 +201,7 @@ impl Agent {
             usage: Default::default(),
             text: String::new(),
             started: false,
+            require_tool_approval: options.require_tool_approval,
             pending: None,
             thread_id: options.thread_id.clone(),
             resource_id: options.resource_id.clone(),

@@ -215,12 +215,12 @@ fn parse_call(id: String, name: String, args: &str) -> PendingCall {
             ),
         }
     };
-    PendingCall {
-        info: ToolCallInfo {
+    PendingCall::new(
+        ToolCallInfo {
             tool_call_id: id,
             tool_name: name,
             args,
         },
         args_error,
-    }
+    )
 }

@@ -1,5 +1,6 @@
 //! Per-run options and callbacks.
 
+use super::state::Suspension;
 use crate::{AbortSignal, AgentError, AgentOutput, Chunk, ModelSettings, StepResult};
 use std::fmt;
 use std::sync::Arc;
@@ -16,6 +17,8 @@ pub struct Callbacks {
     pub on_error: Option<Callback<AgentError>>,
     /// Called with the output gathered until the abort (partial text, finished steps).
     pub on_abort: Option<Callback<AgentOutput>>,
+    /// Called for each tool call the run waits on (approval or resume data).
+    pub on_suspended: Option<Callback<Suspension>>,
 }
 
 impl fmt::Debug for Callbacks {
@@ -26,6 +29,7 @@ impl fmt::Debug for Callbacks {
             .field("on_finish", &self.on_finish.is_some())
             .field("on_error", &self.on_error.is_some())
             .field("on_abort", &self.on_abort.is_some())
+            .field("on_suspended", &self.on_suspended.is_some())
             .finish()
     }
 }
@@ -41,6 +45,8 @@ pub struct StreamOptions {
     pub instructions: Option<String>,
     pub thread_id: Option<String>,
     pub resource_id: Option<String>,
+    /// Every tool call of the run needs a person's approval.
+    pub require_tool_approval: bool,
     /// Aborting this signal aborts the run (the stream's handle does the same).
     pub abort: Option<AbortSignal>,
     pub callbacks: Callbacks,
@@ -88,6 +94,11 @@ impl StreamOptions {
 
     pub fn on_error(mut self, f: impl Fn(&AgentError) + Send + Sync + 'static) -> Self {
         self.callbacks.on_error = Some(Arc::new(f));
+        self
+    }
+
+    pub fn on_suspended(mut self, f: impl Fn(&Suspension) + Send + Sync + 'static) -> Self {
+        self.callbacks.on_suspended = Some(Arc::new(f));
         self
     }
 

@@ -5,6 +5,7 @@ use super::model_step::StepOutcome;
 use super::options::Callback;
 use super::sink::{ChunkSink, SinkClosed};
 use super::state::{RunState, StepProgress};
+use super::tool_step::ToolsOutcome;
 use super::{AgentInner, Callbacks};
 use crate::chunk::{
     ChunkKind, ErrorPayload, FinishOutput, FinishPayload, StartPayload, StepFinishPayload,
@@ -48,12 +49,21 @@ impl<S: ChunkSink> RunExecutor<S> {
         &mut self.sink
     }
 
-    /// Takes every remaining step. Returns the outcome, or `None` when the sink closed first.
+    /// Takes every remaining step. A run that suspends (tool approval, a suspended tool)
+    /// cannot wait here: it finishes with reason `suspended`. Durable agents drive
+    /// [`step`](Self::step) themselves and keep the state instead. Returns the outcome, or
+    /// `None` when the sink closed first.
     pub async fn run_to_end(mut self) -> Option<Result<AgentOutput, AgentError>> {
         loop {
             match self.step().await {
                 Ok(StepProgress::Continue) => continue,
                 Ok(StepProgress::Done(outcome)) => return Some(outcome),
+                Ok(StepProgress::Suspended(_)) => {
+                    return match self.finish(FinishReason::Suspended).await {
+                        Ok(StepProgress::Done(outcome)) => Some(outcome),
+                        _ => None,
+                    };
+                }
                 Err(SinkClosed) => return None,
             }
         }
@@ -83,11 +93,24 @@ impl<S: ChunkSink> RunExecutor<S> {
                 StepOutcome::Failed(error) => self.fail(error.into()).await,
             };
         };
-        let Some(results) = self.execute_tools(&pending.calls).await? else {
-            self.state.pending = Some(pending);
-            return self.finish_aborted().await;
-        };
-        let step = pending.into_result(results);
+        let mut pending = pending;
+        match self.execute_tools(&mut pending).await? {
+            ToolsOutcome::Complete => {}
+            ToolsOutcome::Aborted => {
+                self.state.pending = Some(pending);
+                return self.finish_aborted().await;
+            }
+            ToolsOutcome::Suspended(suspensions) => {
+                self.state.pending = Some(pending);
+                if let Some(on_suspended) = &self.callbacks.on_suspended {
+                    for suspension in &suspensions {
+                        on_suspended(suspension);
+                    }
+                }
+                return Ok(StepProgress::Suspended(suspensions));
+            }
+        }
+        let step = pending.into_result();
         let more = step.finish_reason == FinishReason::ToolCalls
             && !step.tool_calls.is_empty()
             && (self.state.steps.len() as u32 + 1) < self.state.max_steps;
@@ -227,18 +250,21 @@ impl<S: ChunkSink> RunExecutor<S> {
         Ok(StepProgress::Done(Ok(output)))
     }
 
-    async fn finish(&mut self, reason: FinishReason) -> Result<StepProgress, SinkClosed> {
+    /// Emits `finish` with `reason` after the `on_finish` callback.
+    pub async fn finish(&mut self, reason: FinishReason) -> Result<StepProgress, SinkClosed> {
         let callback = self.callbacks.on_finish.clone();
         self.finish_with(reason, callback.as_ref()).await
     }
 
-    async fn finish_aborted(&mut self) -> Result<StepProgress, SinkClosed> {
+    /// Emits `finish` with reason `abort` after the `on_abort` callback.
+    pub async fn finish_aborted(&mut self) -> Result<StepProgress, SinkClosed> {
         let callback = self.callbacks.on_abort.clone();
         self.finish_with(FinishReason::Abort, callback.as_ref())
             .await
     }
 
-    async fn fail(&mut self, error: AgentError) -> Result<StepProgress, SinkClosed> {
+    /// Emits the `error` chunk after the `on_error` callback.
+    pub async fn fail(&mut self, error: AgentError) -> Result<StepProgress, SinkClosed> {
         tracing::warn!(run_id = %self.state.run_id, %error, "agent run failed");
         if let Some(on_error) = &self.callbacks.on_error {
             on_error(&error);
