@@ -45,6 +45,27 @@ pub enum DurableError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A live-only observer (no log to catch up from) missed events.
+    #[error(
+        "the live stream of `{topic}` dropped {missed} events and has no log to replay them from"
+    )]
+    LiveGap {
+        /// The observed topic.
+        topic: String,
+        /// How many events were missed (0 when unknown, after a reconnect).
+        missed: u64,
+    },
+    /// The run is not known to this agent, or not in a state that allows the request.
+    #[error("run `{run_id}`: {reason}")]
+    RunState {
+        /// The run.
+        run_id: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The agent failed while running (terminal for that run).
+    #[error(transparent)]
+    Agent(#[from] mastra_core::AgentError),
     /// The cache failed.
     #[error(transparent)]
     Cache(#[from] CacheError),
@@ -74,6 +95,9 @@ impl DurableError {
             Self::UnknownRun { .. }
             | Self::IdleTimeout { .. }
             | Self::Gap { .. }
+            | Self::LiveGap { .. }
+            | Self::RunState { .. }
+            | Self::Agent(_)
             | Self::CorruptLog { .. }
             | Self::Encoding(_) => false,
         }

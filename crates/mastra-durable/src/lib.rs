@@ -43,16 +43,27 @@
 //!
 //! This crate has no feature flags.
 
+pub mod agent;
 mod caching;
+pub mod control;
+pub mod engine;
 mod error;
 mod log;
+mod mastra;
 mod observe;
+pub mod store;
 mod topics;
 
+pub use agent::{
+    create_durable_agent, DurableAgent, DurableAgentBuilder, DurableStream, RunAnswer,
+};
 pub use caching::{CachingOptions, CachingPubSub};
+pub use engine::{ExecutionEngine, LocalEngine};
 pub use error::DurableError;
 pub use log::RunLog;
+pub use mastra::{Mastra, MastraBuilder, RegisteredAgent};
 pub use observe::{ObserveOptions, ReplaySubscription};
+pub use store::{InMemoryRunStore, RunRecord, RunStatus, RunStore};
 pub use topics::{
     agent_control_topic, agent_stream_topic, AGENT_CONTROL_PREFIX, AGENT_STREAM_PREFIX,
     DEFAULT_KEY_PREFIX, WORKFLOWS_TOPIC,

@@ -96,6 +96,22 @@ impl Agent {
         &self.inner.id
     }
 
+    /// The same agent (model, tools, instructions) under another id and name.
+    pub fn with_identity(&self, id: impl Into<String>, name: impl Into<String>) -> Agent {
+        let inner = &self.inner;
+        Agent {
+            inner: Arc::new(AgentInner {
+                id: id.into(),
+                name: name.into(),
+                instructions: inner.instructions.clone(),
+                model: inner.model.clone(),
+                tools: inner.tools.clone(),
+                max_steps: inner.max_steps,
+                settings: inner.settings.clone(),
+            }),
+        }
+    }
+
     pub fn name(&self) -> &str {
         &self.inner.name
     }

@@ -44,6 +44,25 @@ impl<S: ChunkSink> RunExecutor<S> {
         &self.state
     }
 
+    /// Emits the run's `start` chunk, unless it went out already. Durable agents call this
+    /// before handing the run to an engine, so that the run's log exists once its id is known.
+    pub async fn begin(&mut self) -> Result<(), SinkClosed> {
+        if !self.state.started {
+            let start = StartPayload {
+                id: self.agent.id.clone(),
+                message_id: new_id(),
+            };
+            self.emit(ChunkKind::Start(start)).await?;
+            self.state.started = true;
+        }
+        Ok(())
+    }
+
+    /// The state, giving the executor up.
+    pub fn into_state(self) -> RunState {
+        self.state
+    }
+
     /// The sink the chunks go to.
     pub fn sink_mut(&mut self) -> &mut S {
         &mut self.sink
@@ -72,14 +91,7 @@ impl<S: ChunkSink> RunExecutor<S> {
     /// Takes one step: a model call, or the tool calls of the pending model step (then the
     /// run either goes on or finishes).
     pub async fn step(&mut self) -> Result<StepProgress, SinkClosed> {
-        if !self.state.started {
-            let start = StartPayload {
-                id: self.agent.id.clone(),
-                message_id: new_id(),
-            };
-            self.emit(ChunkKind::Start(start)).await?;
-            self.state.started = true;
-        }
+        self.begin().await?;
         if self.abort.is_aborted() {
             return self.finish_aborted().await;
         }

@@ -1,0 +1,73 @@
+//! The durable sink: every chunk of a run goes into the run's channel as an envelope.
+
+use super::channel::RunChannel;
+use super::envelope::chunk_event;
+use crate::DurableError;
+use mastra_core::{Chunk, ChunkSink, SinkClosed};
+use mastra_pubsub::Event;
+use std::time::Duration;
+
+/// How often a failed write is tried again, and the first pause (it doubles).
+const WRITE_ATTEMPTS: u32 = 5;
+const FIRST_BACKOFF: Duration = Duration::from_millis(20);
+
+/// Writes a run's chunks to its channel, in order.
+#[derive(Debug)]
+pub struct EventSink {
+    channel: RunChannel,
+    run_id: String,
+    /// Why the sink closed, when it did.
+    failure: Option<DurableError>,
+}
+
+impl EventSink {
+    pub fn new(channel: RunChannel, run_id: impl Into<String>) -> Self {
+        Self {
+            channel,
+            run_id: run_id.into(),
+            failure: None,
+        }
+    }
+
+    /// The error that closed the sink.
+    pub fn take_failure(&mut self) -> Option<DurableError> {
+        self.failure.take()
+    }
+}
+
+impl ChunkSink for EventSink {
+    async fn emit(&mut self, chunk: Chunk) -> Result<(), SinkClosed> {
+        let written = match chunk_event(&chunk) {
+            Ok(event) => write(&self.channel, &self.run_id, event).await,
+            Err(error) => Err(error.into()),
+        };
+        written.map(|_| ()).map_err(|error| {
+            tracing::error!(run_id = %self.run_id, %error, "cannot write the run's events");
+            self.failure = Some(error);
+            SinkClosed
+        })
+    }
+}
+
+/// Writes one event, retrying retryable failures with backoff so that a blip of the log's
+/// backend neither drops nor reorders events (the next event waits for this one).
+pub(crate) async fn write(
+    channel: &RunChannel,
+    run_id: &str,
+    event: Event,
+) -> Result<Option<u64>, DurableError> {
+    let mut backoff = FIRST_BACKOFF;
+    let mut attempt = 1;
+    loop {
+        match channel.publish(run_id, event.clone()).await {
+            Ok(index) => return Ok(index),
+            Err(error) if error.is_retryable() && attempt < WRITE_ATTEMPTS => {
+                tracing::warn!(run_id, attempt, %error, "writing a run event failed; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff *= 2;
+                attempt += 1;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! The local engine: a run's steps taken in a tokio task of this process.
+
+use super::{EngineRun, ExecutionEngine, RunContext};
+use crate::store::RunStatus;
+use crate::DurableError;
+use async_trait::async_trait;
+use mastra_core::AbortSignal;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Runs every step in a tokio task of this process. Aborts reach it through the run's abort
+/// signal, or from anywhere through the run's control topic.
+#[derive(Debug, Default, Clone)]
+pub struct LocalEngine {
+    running: Arc<Mutex<HashMap<String, AbortSignal>>>,
+}
+
+impl LocalEngine {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut HashMap<String, AbortSignal>) -> T) -> T {
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut running)
+    }
+
+    async fn spawn(&self, ctx: &RunContext, run: EngineRun) -> Result<(), DurableError> {
+        let run_id = run.state.run_id.clone();
+        // Listen before the first step, so that an abort sent right after `stream()`
+        // returns is not missed.
+        let listener = ctx.abort_listener(&run_id, run.abort.clone()).await?;
+        self.with(|r| r.insert(run_id.clone(), run.abort.clone()));
+        let (ctx, engine) = (ctx.clone(), self.clone());
+        let executor = ctx.executor(run);
+        tokio::spawn(async move {
+            tokio::select! {
+                outcome = ctx.drive(executor) => {
+                    tracing::debug!(%run_id, ?outcome, "run left the local engine");
+                }
+                () = listener => {}
+            }
+            engine.with(|r| r.remove(&run_id));
+        });
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ExecutionEngine for LocalEngine {
+    fn name(&self) -> &str {
+        "local"
+    }
+
+    async fn start(&self, ctx: &RunContext, run: EngineRun) -> Result<(), DurableError> {
+        self.spawn(ctx, run).await
+    }
+
+    async fn resume(&self, ctx: &RunContext, run: EngineRun) -> Result<(), DurableError> {
+        self.spawn(ctx, run).await
+    }
+
+    async fn abort(&self, run_id: &str) -> bool {
+        match self.with(|r| r.get(run_id).cloned()) {
+            Some(signal) => {
+                signal.abort();
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn status(&self, run_id: &str) -> Option<RunStatus> {
+        self.with(|r| r.contains_key(run_id))
+            .then_some(RunStatus::Running)
+    }
+}
