@@ -55,7 +55,7 @@ pub mod store;
 mod topics;
 
 pub use agent::{
-    create_durable_agent, DurableAgent, DurableAgentBuilder, DurableStream, RunAnswer,
+    create_durable_agent, event_chunk, DurableAgent, DurableAgentBuilder, DurableStream, RunAnswer,
 };
 pub use caching::{CachingOptions, CachingPubSub};
 pub use engine::{ExecutionEngine, LocalEngine};

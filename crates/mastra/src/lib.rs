@@ -8,7 +8,7 @@
 //! | [`core`] | `mastra-core` | agents, messages, chunks, the `LanguageModel` and `Tool` contracts, built-in models |
 //! | [`pubsub`] | `mastra-pubsub` | the event envelope, the `PubSub` and lease contracts, `EventEmitterPubSub` |
 //! | [`cache`] | `mastra-cache` | the `ServerCache` contract and `InMemoryServerCache` |
-//! | [`durable`] | `mastra-durable` | resumable streams: `CachingPubSub`, observe from an offset |
+//! | [`durable`] | `mastra-durable` | durable agents (`create_durable_agent`), resumable streams, the `Mastra` registry, execution engines |
 //! | [`openai`] | `mastra-openai` (feature `openai`, on by default) | OpenAI-compatible provider |
 //!
 //! ```
@@ -22,6 +22,14 @@
 //!     .build();
 //! let output = agent.generate("count to 3", Default::default()).await.unwrap();
 //! assert_eq!(output.text, "1 2 3");
+//!
+//! // The same agent, durable: its runs are logged and can be observed from any index.
+//! let durable = mastra::durable::create_durable_agent(agent).build();
+//! let stream = durable.stream("count to 3", Default::default()).await.unwrap();
+//! let run_id = stream.run_id().to_owned();
+//! assert_eq!(stream.output().await.unwrap().text, "1 2 3");
+//! let replayed: Vec<_> = durable.observe(&run_id, 0).await.unwrap().collect().await;
+//! assert!(replayed.last().unwrap().as_ref().unwrap().is_terminal());
 //! # }
 //! ```
 

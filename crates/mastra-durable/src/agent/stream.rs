@@ -21,6 +21,8 @@ pub struct DurableStream {
     agent: DurableAgent,
     thread_id: Option<String>,
     resource_id: Option<String>,
+    /// The index after the last event read: where a reconnecting reader starts.
+    next_offset: u64,
     done: bool,
 }
 
@@ -47,6 +49,7 @@ impl DurableStream {
             agent,
             thread_id: None,
             resource_id: None,
+            next_offset: 0,
             done: false,
         }
     }
@@ -63,6 +66,12 @@ impl DurableStream {
 
     pub fn run_id(&self) -> &str {
         &self.run_id
+    }
+
+    /// The index after the last event this stream read: pass it to
+    /// [`DurableAgent::observe`] to pick up where this stream left off.
+    pub fn next_offset(&self) -> u64 {
+        self.next_offset
     }
 
     pub fn thread_id(&self) -> Option<&str> {
@@ -125,6 +134,9 @@ impl Stream for DurableStream {
                 }
                 Poll::Ready(Some(Ok(event))) => event,
             };
+            if let Some(index) = event.index {
+                self.next_offset = index + 1;
+            }
             if event.is_terminal() {
                 self.done = true;
             }
