@@ -125,7 +125,7 @@ impl DurableAgent {
             .channel
             .observe(&run_id, 0, self.inner.observe_idle_timeout, false)
             .await?;
-        let state = ctx.announce(state).await?;
+        let state = ctx.announce(state, options.callbacks.clone()).await?;
         let abort = options
             .abort
             .as_ref()

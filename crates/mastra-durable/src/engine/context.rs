@@ -47,10 +47,15 @@ impl RunContext {
     }
 
     /// Writes the run's `start` event (its log exists from then on) and returns the state.
-    pub async fn announce(&self, state: RunState) -> Result<RunState, DurableError> {
+    /// `callbacks` see that chunk as they would on a plain agent (`on_chunk`).
+    pub async fn announce(
+        &self,
+        state: RunState,
+        callbacks: Callbacks,
+    ) -> Result<RunState, DurableError> {
         let run = EngineRun {
             state,
-            callbacks: Callbacks::default(),
+            callbacks,
             abort: AbortSignal::new(),
         };
         let mut executor = self.executor(run);
