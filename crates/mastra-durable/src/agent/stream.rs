@@ -83,8 +83,19 @@ impl DurableStream {
     }
 
     /// Aborts the run; the stream still delivers its `finish` chunk with reason `abort`.
+    /// A run executing here stops through its abort signal; a paused run (which no executor
+    /// watches) or one executing elsewhere is reached through
+    /// [`DurableAgent::abort_run`], in a background task.
     pub fn abort(&self) {
         self.abort.abort();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let (agent, run_id) = (self.agent.clone(), self.run_id.clone());
+            runtime.spawn(async move {
+                if let Err(error) = agent.abort_run(&run_id).await {
+                    tracing::warn!(%run_id, %error, "cannot abort the run");
+                }
+            });
+        }
     }
 
     /// A handle that aborts this run when it executes in this process; use
