@@ -2,6 +2,8 @@
 
 #![allow(dead_code)] // each bench uses only part of it
 
+pub(crate) mod agents;
+
 use std::sync::Arc;
 
 use mastra_cache::{InMemoryServerCache, InMemoryServerCacheOptions};

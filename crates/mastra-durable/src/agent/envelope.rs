@@ -6,7 +6,7 @@
 use mastra_core::chunk::{ErrorPayload, FinishPayload, StepFinishPayload};
 use mastra_core::{Chunk, ChunkKind, Suspension};
 use mastra_pubsub::{Event, EventType};
-use serde_json::Value;
+use serde::Deserialize;
 
 /// The envelope for one chunk of run `run_id`.
 pub fn chunk_event(chunk: &Chunk) -> Result<Event, serde_json::Error> {
@@ -32,22 +32,25 @@ pub fn suspended_event(run_id: &str, suspension: &Suspension) -> Result<Event, s
 /// The chunk an envelope carries, if it carries one (`suspended` and lifecycle-only events
 /// such as `iteration-complete` carry none).
 pub fn event_chunk(event: &Event) -> Option<Chunk> {
-    let parse = |data: &Value| serde_json::from_value::<Chunk>(data.clone()).ok();
     let wrap = |kind| Some(Chunk::agent(event.run_id.clone(), kind));
+    // Deserializing from `&Value` reads the event in place instead of copying it first.
+    let data = &event.data;
     match event.kind {
-        EventType::Chunk | EventType::StepStart => parse(&event.data).map(|mut chunk| {
-            if chunk.run_id.is_empty() {
-                chunk.run_id.clone_from(&event.run_id);
-            }
-            chunk
-        }),
-        EventType::StepFinish => serde_json::from_value::<StepFinishPayload>(event.data.clone())
+        EventType::Chunk | EventType::StepStart => {
+            Chunk::deserialize(data).ok().map(|mut chunk| {
+                if chunk.run_id.is_empty() {
+                    chunk.run_id.clone_from(&event.run_id);
+                }
+                chunk
+            })
+        }
+        EventType::StepFinish => StepFinishPayload::deserialize(data)
             .ok()
             .and_then(|p| wrap(ChunkKind::StepFinish(p))),
-        EventType::Finish => serde_json::from_value::<FinishPayload>(event.data.clone())
+        EventType::Finish => FinishPayload::deserialize(data)
             .ok()
             .and_then(|p| wrap(ChunkKind::Finish(p))),
-        EventType::Error => serde_json::from_value::<ErrorPayload>(event.data.clone())
+        EventType::Error => ErrorPayload::deserialize(data)
             .ok()
             .and_then(|p| wrap(ChunkKind::Error(p))),
         _ => None,

@@ -37,10 +37,7 @@ impl EventSink {
 
 impl ChunkSink for EventSink {
     async fn emit(&mut self, chunk: Chunk) -> Result<(), SinkClosed> {
-        let written = match chunk_event(&chunk) {
-            Ok(event) => write(&self.channel, &self.run_id, event).await,
-            Err(error) => Err(error.into()),
-        };
+        let written = write(&self.channel, &self.run_id, || chunk_event(&chunk)).await;
         written.map(|_| ()).map_err(|error| {
             tracing::error!(run_id = %self.run_id, %error, "cannot write the run's events");
             self.failure = Some(error);
@@ -50,16 +47,17 @@ impl ChunkSink for EventSink {
 }
 
 /// Writes one event, retrying retryable failures with backoff so that a blip of the log's
-/// backend neither drops nor reorders events (the next event waits for this one).
+/// backend neither drops nor reorders events (the next event waits for this one). The event
+/// is built anew for each attempt, so the common case pays for no copy.
 pub(crate) async fn write(
     channel: &RunChannel,
     run_id: &str,
-    event: Event,
+    event: impl Fn() -> Result<Event, serde_json::Error>,
 ) -> Result<Option<u64>, DurableError> {
     let mut backoff = FIRST_BACKOFF;
     let mut attempt = 1;
     loop {
-        match channel.publish(run_id, event.clone()).await {
+        match channel.publish(run_id, event()?).await {
             Ok(index) => return Ok(index),
             Err(error) if error.is_retryable() && attempt < WRITE_ATTEMPTS => {
                 tracing::warn!(run_id, attempt, %error, "writing a run event failed; retrying");

@@ -110,10 +110,10 @@ impl RunContext {
             };
         }
         for suspension in &suspensions {
-            let written = match suspended_event(&run_id, suspension) {
-                Ok(event) => write(&self.channel, &run_id, event).await,
-                Err(error) => Err(error.into()),
-            };
+            let written = write(&self.channel, &run_id, || {
+                suspended_event(&run_id, suspension)
+            })
+            .await;
             if let Err(error) = written {
                 return DriveOutcome::Lost(error);
             }

@@ -1,0 +1,55 @@
+//! What durability costs: a durable run against the plain agent, same model and tools, in
+//! memory. The model is a scripted one that costs next to nothing, so the figures are the
+//! framework's own overhead.
+//!
+//! `cargo bench -p mastra-durable --bench durable_agent`
+
+#![allow(clippy::expect_used)] // a benchmark may stop at a broken setup
+
+mod support;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use mastra_core::StreamOptions;
+use support::agents::{durable_agent, plain_agent, TEXT_DELTAS};
+
+fn durable_vs_plain(c: &mut Criterion) {
+    // One thread: wall time is CPU time, and the two paths are compared on equal terms.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let plain = plain_agent();
+    let durable = rt.block_on(async { durable_agent(20_000) });
+
+    let chunks = rt.block_on(async {
+        let out = plain
+            .generate("go", StreamOptions::new())
+            .await
+            .expect("plain run");
+        assert_eq!(out.steps.len(), 3);
+        futures::StreamExt::count(plain.stream("go", StreamOptions::new())).await
+    });
+    let mut group = c.benchmark_group("two_tool_steps_run");
+    group.throughput(Throughput::Elements(chunks as u64));
+    group.bench_function("plain_agent", |b| {
+        b.to_async(&rt).iter(|| async {
+            plain
+                .generate("go", StreamOptions::new())
+                .await
+                .expect("run")
+        })
+    });
+    group.bench_function("durable_agent_in_memory", |b| {
+        b.to_async(&rt).iter(|| async {
+            durable
+                .generate("go", StreamOptions::new())
+                .await
+                .expect("run")
+        })
+    });
+    group.finish();
+    eprintln!("(each run: {chunks} chunks, {TEXT_DELTAS} text deltas, two tool steps)");
+}
+
+criterion_group!(benches, durable_vs_plain);
+criterion_main!(benches);
