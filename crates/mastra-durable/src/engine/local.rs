@@ -6,13 +6,16 @@ use crate::DurableError;
 use async_trait::async_trait;
 use mastra_core::AbortSignal;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Runs every step in a tokio task of this process. Aborts reach it through the run's abort
 /// signal, or from anywhere through the run's control topic.
 #[derive(Debug, Default, Clone)]
 pub struct LocalEngine {
-    running: Arc<Mutex<HashMap<String, AbortSignal>>>,
+    /// The executions of this engine by run id, each tagged with the spawn that owns it.
+    running: Arc<Mutex<HashMap<String, (u64, AbortSignal)>>>,
+    spawns: Arc<AtomicU64>,
 }
 
 impl LocalEngine {
@@ -20,7 +23,7 @@ impl LocalEngine {
         Self::default()
     }
 
-    fn with<T>(&self, f: impl FnOnce(&mut HashMap<String, AbortSignal>) -> T) -> T {
+    fn with<T>(&self, f: impl FnOnce(&mut HashMap<String, (u64, AbortSignal)>) -> T) -> T {
         let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
         f(&mut running)
     }
@@ -30,7 +33,8 @@ impl LocalEngine {
         // Listen before the first step, so that an abort sent right after `stream()`
         // returns is not missed.
         let listener = ctx.abort_listener(&run_id, run.abort.clone()).await?;
-        self.with(|r| r.insert(run_id.clone(), run.abort.clone()));
+        let spawn = self.spawns.fetch_add(1, Ordering::Relaxed);
+        self.with(|r| r.insert(run_id.clone(), (spawn, run.abort.clone())));
         let (ctx, engine) = (ctx.clone(), self.clone());
         let executor = ctx.executor(run);
         tokio::spawn(async move {
@@ -40,7 +44,12 @@ impl LocalEngine {
                 }
                 () = listener => {}
             }
-            engine.with(|r| r.remove(&run_id));
+            // A run that paused may already be resumed by a newer spawn: leave its entry.
+            engine.with(|r| {
+                if r.get(&run_id).is_some_and(|(owner, _)| *owner == spawn) {
+                    r.remove(&run_id);
+                }
+            });
         });
         Ok(())
     }
@@ -61,7 +70,7 @@ impl ExecutionEngine for LocalEngine {
     }
 
     async fn abort(&self, run_id: &str) -> bool {
-        match self.with(|r| r.get(run_id).cloned()) {
+        match self.with(|r| r.get(run_id).map(|(_, signal)| signal.clone())) {
             Some(signal) => {
                 signal.abort();
                 true
