@@ -41,7 +41,7 @@ pub use stream::DurableStream;
 use crate::control::abort_request;
 use crate::engine::{EngineRun, ExecutionEngine, RunContext};
 use crate::store::RunStatus;
-use crate::{agent_control_topic, DurableError};
+use crate::{agent_control_topic, agent_stream_topic, DurableError};
 use mastra_core::{Agent, AgentOutput, Approval, MessageInput, RunState, StreamOptions};
 use mastra_pubsub::PublishOptions;
 use serde_json::Value;
@@ -152,13 +152,21 @@ impl DurableAgent {
 
     /// The run's envelopes from index `offset` (inclusive): replayed from the log, then
     /// live, ending after the terminal event. An unknown, expired or cleared run fails at
-    /// once with [`DurableError::UnknownRun`].
+    /// once with [`DurableError::UnknownRun`]. Without a log (`no_cache()`), only a run that
+    /// executes here or waits in the run store can be followed, live from now on.
     pub async fn observe(&self, run_id: &str, offset: u64) -> Result<EventStream, DurableError> {
-        self.inner
-            .ctx
-            .channel
+        let channel = &self.inner.ctx.channel;
+        let events = channel
             .observe(run_id, offset, self.inner.observe_idle_timeout, true)
-            .await
+            .await?;
+        // Subscribed first, so a run that ends from here on still delivers its terminal
+        // event; any other run would leave the observer waiting for events that never come.
+        if !channel.is_resumable() && self.run_status(run_id).await?.is_none() {
+            return Err(DurableError::UnknownRun {
+                topic: agent_stream_topic(run_id),
+            });
+        }
+        Ok(events)
     }
 
     /// The run's chunks from index `offset`, as [`observe`](Self::observe) finds them.
