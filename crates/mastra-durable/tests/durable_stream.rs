@@ -10,7 +10,7 @@ use futures::StreamExt;
 use mastra_core::scripted::{ScriptedModel, ScriptedResponse};
 use mastra_core::{Agent, ChunkKind, FinishReason, StreamOptions};
 use mastra_durable::agent::event_chunk;
-use mastra_durable::create_durable_agent;
+use mastra_durable::{create_durable_agent, DurableError};
 use mastra_pubsub::EventType;
 use serde_json::json;
 use support::*;
@@ -233,4 +233,36 @@ async fn a_stream_also_reads_to_its_end_with_stream_ext() {
     let chunks: Vec<_> = items.into_iter().map(Result::unwrap).collect();
     assert_eq!(text_of(&chunks), "1 2 3 4");
     assert_eq!(chunks.last().unwrap().type_name(), "finish");
+}
+
+#[tokio::test]
+async fn a_run_id_that_is_in_use_is_refused_until_the_run_is_cleaned_up() {
+    let durable = create_durable_agent(demo_agent("counter"))
+        .cleanup_timeout(std::time::Duration::ZERO)
+        .build();
+    let first = durable
+        .generate("count to 2", StreamOptions::new().run_id("same"))
+        .await
+        .unwrap();
+    assert_eq!(first.text, "1 2");
+    let reused = durable
+        .stream("count to 5", StreamOptions::new().run_id("same"))
+        .await;
+    assert!(
+        matches!(reused, Err(DurableError::RunState { ref run_id, .. }) if run_id == "same"),
+        "a second run under a used id would replay the first: {:?}",
+        reused.map(|s| s.run_id().to_owned())
+    );
+    let log = log_of(&durable, "same").await;
+    assert_eq!(log.len(), 8, "the refused run wrote nothing");
+
+    durable.cleanup("same").await.unwrap();
+    let second = durable
+        .generate("count to 5", StreamOptions::new().run_id("same"))
+        .await
+        .unwrap();
+    assert_eq!(second.text, "1 2 3 4 5");
+    let log = log_of(&durable, "same").await;
+    assert_contiguous(&log, 0);
+    assert_eq!(log.last().unwrap().data["output"]["text"], "1 2 3 4 5");
 }

@@ -120,6 +120,14 @@ impl DurableAgent {
             .agent
             .new_run_state(messages.into().into_messages(), &options);
         let run_id = state.run_id.clone();
+        // One id, one run: a second run under the id of a logged or paused one would share
+        // its log, and this stream would replay the old run and end at its `finish`.
+        if ctx.channel.log_len(&run_id).await? > 0 || self.run_status(&run_id).await?.is_some() {
+            return Err(DurableError::RunState {
+                run_id,
+                reason: "a run with this id already exists".into(),
+            });
+        }
         // Subscribe first: the observer sees the run from its first event.
         let events = ctx
             .channel
