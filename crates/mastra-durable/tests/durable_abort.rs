@@ -227,3 +227,43 @@ async fn wait_paused(durable: &DurableAgent, run_id: &str) {
     })
     .await;
 }
+
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+struct Nothing {}
+
+#[tokio::test]
+async fn an_abort_during_a_pausing_tool_pass_ends_the_run_instead_of_pausing_it() {
+    let seen = Default::default();
+    let sleepy = mastra_core::tool::tool(
+        "sleepy",
+        "waits for the abort",
+        |_: Nothing, ctx: mastra_core::ToolContext| async move {
+            tokio::select! {
+                () = ctx.abort.aborted() => Err(mastra_core::ToolError::Aborted),
+                () = tokio::time::sleep(Duration::from_secs(5)) => Ok(json!("woke")),
+            }
+        },
+    );
+    let model = ScriptedModel::new([ScriptedResponse::new()
+        .tool_call("ask", json!({"question": "Sure?"}))
+        .tool_call("sleepy", json!({}))]);
+    let agent = Agent::builder("a", model)
+        .tool(ask_tool(seen))
+        .tool(sleepy)
+        .build();
+    let durable = create_durable_agent(agent).build();
+    let mut stream = durable.stream("go", StreamOptions::new()).await.unwrap();
+    let run_id = stream.run_id().to_owned();
+    read_until(&mut stream, "tool-call").await;
+    read_until(&mut stream, "tool-call").await;
+    tokio::time::sleep(PACE).await;
+    stream.abort();
+    let rest = read_chunks(stream).await;
+    assert_eq!(finish_of(&rest).step_result.reason, FinishReason::Abort);
+    // The suspension announced before the abort is still told, before the finish.
+    assert_eq!(kinds(&rest), ["tool-call-suspended", "finish"]);
+    let log = log_of(&durable, &run_id).await;
+    assert!(log.iter().all(|e| e.kind != EventType::Suspended));
+    assert_eq!(terminal_count(&log), 1);
+    assert!(durable.paused_state(&run_id).await.unwrap().is_none());
+}

@@ -257,3 +257,35 @@ async fn stream_options_can_require_approval_for_every_tool() {
     assert_eq!(output.text, "2 * (3 + 4) = 14");
     assert_eq!(output.steps.len(), 2);
 }
+
+#[tokio::test]
+async fn approving_as_soon_as_the_approval_chunk_arrives_finds_the_paused_run() {
+    let runs = Counter::default();
+    let (_, agent) = payer(
+        vec![
+            ScriptedResponse::new().tool_call("pay", json!({"amount": 6})),
+            ScriptedResponse::text("Paid 6."),
+        ],
+        &runs,
+    );
+    let store = Arc::new(SlowSaveStore::new(Duration::from_millis(30)));
+    let durable = create_durable_agent(agent).run_store(store).build();
+    let mut stream = durable.stream("pay 6", StreamOptions::new()).await.unwrap();
+    let run_id = stream.run_id().to_owned();
+    read_until(&mut stream, "tool-call-approval").await;
+    // A client that answers the chunk at once, without waiting for `suspended`.
+    let resumed = durable.approve_tool_call(&run_id, "call_0").await.unwrap();
+    let output = resumed.output().await.unwrap();
+    assert_eq!((output.text.as_str(), runs.get()), ("Paid 6.", 1));
+    let log = log_of(&durable, &run_id).await;
+    let types: Vec<_> = log.iter().map(|e| e.data["type"].clone()).collect();
+    let approval = types
+        .iter()
+        .position(|t| t == "tool-call-approval")
+        .unwrap();
+    assert_eq!(
+        log[approval + 1].kind,
+        EventType::Suspended,
+        "order is unchanged"
+    );
+}

@@ -228,3 +228,25 @@ async fn a_wrong_answer_leaves_the_run_resumable() {
     assert_eq!(output.tool_results[0].result, json!({"answer": "red"}));
     assert_eq!(*seen.lock().unwrap(), [None, Some(json!("red"))]);
 }
+
+#[tokio::test]
+async fn resuming_as_soon_as_the_suspended_chunk_arrives_finds_the_paused_run() {
+    let (agent, seen) = asker();
+    let store = Arc::new(SlowSaveStore::new(Duration::from_millis(30)));
+    let durable = create_durable_agent(agent).run_store(store).build();
+    let mut stream = durable
+        .stream("paint it", StreamOptions::new())
+        .await
+        .unwrap();
+    let run_id = stream.run_id().to_owned();
+    read_until(&mut stream, "tool-call-suspended").await;
+    let output = durable
+        .resume(&run_id, json!("teal"), None)
+        .await
+        .unwrap()
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.tool_results[0].result, json!({"answer": "teal"}));
+    assert_eq!(*seen.lock().unwrap(), [None, Some(json!("teal"))]);
+}

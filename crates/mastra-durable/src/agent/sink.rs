@@ -3,7 +3,7 @@
 use super::channel::RunChannel;
 use super::envelope::chunk_event;
 use crate::DurableError;
-use mastra_core::{Chunk, ChunkSink, SinkClosed};
+use mastra_core::{Chunk, ChunkKind, ChunkSink, SinkClosed};
 use mastra_pubsub::Event;
 use std::time::Duration;
 
@@ -11,13 +11,18 @@ use std::time::Duration;
 const WRITE_ATTEMPTS: u32 = 5;
 const FIRST_BACKOFF: Duration = Duration::from_millis(20);
 
-/// Writes a run's chunks to its channel, in order.
+/// Writes a run's chunks to its channel, in order. From a chunk that announces a pause
+/// (`tool-call-approval`, `tool-call-suspended`) on, chunks are held back until the paused
+/// state is stored and [`release`](Self::release)d: a reader who answers the announcement
+/// at once must find the state to continue from.
 #[derive(Debug)]
 pub struct EventSink {
     channel: RunChannel,
     run_id: String,
     /// Why the sink closed, when it did.
     failure: Option<DurableError>,
+    holding: bool,
+    held: Vec<Chunk>,
 }
 
 impl EventSink {
@@ -26,7 +31,27 @@ impl EventSink {
             channel,
             run_id: run_id.into(),
             failure: None,
+            holding: false,
+            held: Vec::new(),
         }
+    }
+
+    /// Writes the chunks held back since a pause was announced (once its state is stored).
+    pub async fn release(&mut self) -> Result<(), SinkClosed> {
+        self.holding = false;
+        for chunk in std::mem::take(&mut self.held) {
+            self.write_chunk(&chunk).await?;
+        }
+        Ok(())
+    }
+
+    async fn write_chunk(&mut self, chunk: &Chunk) -> Result<(), SinkClosed> {
+        let written = write(&self.channel, &self.run_id, || chunk_event(chunk)).await;
+        written.map(|_| ()).map_err(|error| {
+            tracing::error!(run_id = %self.run_id, %error, "cannot write the run's events");
+            self.failure = Some(error);
+            SinkClosed
+        })
     }
 
     /// The error that closed the sink.
@@ -37,12 +62,20 @@ impl EventSink {
 
 impl ChunkSink for EventSink {
     async fn emit(&mut self, chunk: Chunk) -> Result<(), SinkClosed> {
-        let written = write(&self.channel, &self.run_id, || chunk_event(&chunk)).await;
-        written.map(|_| ()).map_err(|error| {
-            tracing::error!(run_id = %self.run_id, %error, "cannot write the run's events");
-            self.failure = Some(error);
-            SinkClosed
-        })
+        let announces_pause = matches!(
+            chunk.kind,
+            ChunkKind::ToolCallApproval(_) | ChunkKind::ToolCallSuspended(_)
+        );
+        if (self.holding || announces_pause) && !chunk.is_terminal() {
+            self.holding = true;
+            self.held.push(chunk);
+            return Ok(());
+        }
+        // A terminal chunk (an abort, a failure) ends the run instead of the pause.
+        if self.holding {
+            self.release().await?;
+        }
+        self.write_chunk(&chunk).await
     }
 }
 

@@ -83,8 +83,9 @@ impl RunContext {
         }
     }
 
-    /// Stores a paused run, then tells observers: once they see `suspended`, a resume must
-    /// find the state.
+    /// Stores a paused run, then tells observers: once they see the pause announced (the
+    /// held `tool-call-approval` / `tool-call-suspended` chunks, then `suspended`), a resume
+    /// must find the state.
     async fn suspend(
         &self,
         mut executor: RunExecutor<EventSink>,
@@ -108,6 +109,10 @@ impl RunContext {
                 Ok(StepProgress::Done(outcome)) => DriveOutcome::Finished(outcome),
                 _ => DriveOutcome::Lost(lost(executor)),
             };
+        }
+        // Only now may readers see the pause announced (see `EventSink`).
+        if executor.sink_mut().release().await.is_err() {
+            return DriveOutcome::Lost(lost(executor));
         }
         for suspension in &suspensions {
             let written = write(&self.channel, &run_id, || {

@@ -307,3 +307,44 @@ pub(crate) fn assert_unknown_run(observed: Result<EventStream, DurableError>, ru
         Ok(_) => panic!("expected UnknownRun for {run_id}, but the observe succeeded"),
     }
 }
+
+/// The in-memory run store, slow to save: a paused run's state lands a while after the
+/// executor decided to pause, as with a remote database.
+#[derive(Debug, Default)]
+pub(crate) struct SlowSaveStore {
+    inner: mastra_durable::InMemoryRunStore,
+    pub(crate) delay: Duration,
+}
+
+impl SlowSaveStore {
+    pub(crate) fn new(delay: Duration) -> Self {
+        Self {
+            inner: Default::default(),
+            delay,
+        }
+    }
+}
+
+#[async_trait]
+impl RunStore for SlowSaveStore {
+    async fn save(&self, record: &RunRecord) -> Result<(), DurableError> {
+        tokio::time::sleep(self.delay).await;
+        self.inner.save(record).await
+    }
+
+    async fn load(&self, run_id: &str) -> Result<Option<RunRecord>, DurableError> {
+        self.inner.load(run_id).await
+    }
+
+    async fn take(&self, run_id: &str) -> Result<Option<RunRecord>, DurableError> {
+        self.inner.take(run_id).await
+    }
+
+    async fn delete(&self, run_id: &str) -> Result<(), DurableError> {
+        self.inner.delete(run_id).await
+    }
+
+    async fn list(&self) -> Result<Vec<String>, DurableError> {
+        self.inner.list().await
+    }
+}
