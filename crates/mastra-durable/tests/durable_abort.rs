@@ -233,7 +233,7 @@ struct Nothing {}
 
 #[tokio::test]
 async fn an_abort_during_a_pausing_tool_pass_ends_the_run_instead_of_pausing_it() {
-    let seen = Default::default();
+    let seen: Arc<std::sync::Mutex<Vec<Option<serde_json::Value>>>> = Default::default();
     let sleepy = mastra_core::tool::tool(
         "sleepy",
         "waits for the abort",
@@ -248,7 +248,7 @@ async fn an_abort_during_a_pausing_tool_pass_ends_the_run_instead_of_pausing_it(
         .tool_call("ask", json!({"question": "Sure?"}))
         .tool_call("sleepy", json!({}))]);
     let agent = Agent::builder("a", model)
-        .tool(ask_tool(seen))
+        .tool(ask_tool(seen.clone()))
         .tool(sleepy)
         .build();
     let durable = create_durable_agent(agent).build();
@@ -256,7 +256,13 @@ async fn an_abort_during_a_pausing_tool_pass_ends_the_run_instead_of_pausing_it(
     let run_id = stream.run_id().to_owned();
     read_until(&mut stream, "tool-call").await;
     read_until(&mut stream, "tool-call").await;
-    tokio::time::sleep(PACE).await;
+    // Abort once `ask` has suspended (its chunk is held) while `sleepy` still runs.
+    within("ask runs", async {
+        while seen.lock().unwrap().is_empty() {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    })
+    .await;
     stream.abort();
     let rest = read_chunks(stream).await;
     assert_eq!(finish_of(&rest).step_result.reason, FinishReason::Abort);
