@@ -10,6 +10,7 @@
 //! | [`cache`] | `mastra-cache` | the `ServerCache` contract and `InMemoryServerCache` |
 //! | [`durable`] | `mastra-durable` | durable agents (`create_durable_agent`), resumable streams, the `Mastra` registry, execution engines |
 //! | [`openai`] | `mastra-openai` (feature `openai`, on by default) | OpenAI-compatible provider |
+//! | `redis` | `mastra-redis` (feature `redis`) | Redis cache, pubsub and leases for multi-process runs |
 //!
 //! ```
 //! use futures::StreamExt;
@@ -39,3 +40,5 @@ pub use mastra_durable as durable;
 #[cfg(feature = "openai")]
 pub use mastra_openai as openai;
 pub use mastra_pubsub as pubsub;
+#[cfg(feature = "redis")]
+pub use mastra_redis as redis;

@@ -1,0 +1,167 @@
+//! `RedisPubSub`: the `PubSub` contract on Redis. Fan-out uses Redis pub/sub (one channel
+//! per topic), consumer groups use Redis Streams (one stream per topic, only while the
+//! topic has groups); see `docs/architecture.md`, "Redis backends", for why.
+
+mod channel;
+mod fanout;
+mod groups;
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use fred::types::Value;
+use mastra_pubsub::{
+    Event, GroupSubscription, LeaseProvider, PubSub, PubSubError, PublishOptions, Subscription,
+};
+use tokio::time::Instant;
+
+use crate::error::pubsub_error;
+use crate::{RedisConnection, RedisError, RedisLeases};
+use fanout::{ChannelKind, Fanout};
+use groups::{create_group, GroupKeys, Member};
+
+/// A [`PubSub`] over Redis, with [`RedisLeases`] as its lease provider.
+///
+/// Channel names: `<channel prefix>topic:<topic>` for events, `<channel prefix>wake:<topic>`
+/// for group wake-ups, and the key `<channel prefix>stream:<topic>` for the group stream.
+#[derive(Debug, Clone)]
+pub struct RedisPubSub {
+    connection: RedisConnection,
+    fanout: Arc<Fanout>,
+    leases: Arc<RedisLeases>,
+}
+
+impl RedisPubSub {
+    /// A transport over `connection`; opens one more connection for subscriptions.
+    pub async fn new(connection: RedisConnection) -> Result<Self, RedisError> {
+        let subscriber = connection.subscriber().await?;
+        let capacity = connection.config().live_capacity;
+        Ok(Self {
+            fanout: Arc::new(Fanout::new(subscriber, capacity)),
+            leases: Arc::new(RedisLeases::new(connection.clone())),
+            connection,
+        })
+    }
+
+    /// The Redis channel of `topic`'s events.
+    pub fn channel(&self, topic: &str) -> String {
+        format!("{}topic:{topic}", self.connection.config().channel_prefix)
+    }
+
+    /// The Redis stream of `topic`'s consumer groups.
+    pub fn stream_key(&self, topic: &str) -> String {
+        format!("{}stream:{topic}", self.connection.config().channel_prefix)
+    }
+
+    fn wake_channel(&self, topic: &str) -> String {
+        format!("{}wake:{topic}", self.connection.config().channel_prefix)
+    }
+
+    /// The leases of this transport.
+    pub fn leases(&self) -> Arc<RedisLeases> {
+        Arc::clone(&self.leases)
+    }
+
+    /// The connection name (`CLIENT SETNAME`) of the subscriber connection, as listed by
+    /// `CLIENT LIST`; for operations and tests (`CLIENT KILL`).
+    pub fn subscriber_name(&self) -> String {
+        use fred::interfaces::ClientLike;
+        self.fanout.subscriber().id().to_string()
+    }
+}
+
+#[async_trait]
+impl PubSub for RedisPubSub {
+    async fn publish(
+        &self,
+        topic: &str,
+        event: Event,
+        options: PublishOptions,
+    ) -> Result<(), PubSubError> {
+        let channel = self.channel(topic);
+        if options.local_only {
+            self.fanout.deliver_locally(&channel, event);
+            return Ok(());
+        }
+        let json = serde_json::to_string(&event)?;
+        let config = self.connection.config();
+        let channel_name = channel.clone();
+        let args: Vec<Value> = vec![
+            channel.into(),
+            json.into(),
+            config.stream_max_len.to_string().into(),
+            self.wake_channel(topic).into(),
+        ];
+        let script = &self.connection.scripts().publish;
+        self.fanout.sending(&channel_name, &event.id);
+        let outcome = script
+            .run(self.connection.client(), self.stream_key(topic), args)
+            .await;
+        if outcome.is_err() {
+            self.fanout.failed(&channel_name, &event.id);
+        }
+        outcome.map(drop).map_err(pubsub_error)
+    }
+
+    async fn subscribe(&self, topic: &str) -> Result<Subscription, PubSubError> {
+        let reader = self
+            .fanout
+            .subscribe(&self.channel(topic), ChannelKind::Events)
+            .await?;
+        let stream = futures::stream::unfold(reader, |mut reader| async move {
+            let delivery = reader.next_delivery().await?;
+            Some((delivery, reader))
+        });
+        Ok(Subscription::new(topic, stream))
+    }
+
+    async fn subscribe_group(
+        &self,
+        topic: &str,
+        group: &str,
+    ) -> Result<GroupSubscription, PubSubError> {
+        let keys = GroupKeys {
+            stream: self.stream_key(topic),
+            wake: self.wake_channel(topic),
+            group: group.to_owned(),
+        };
+        // Listen for wake-ups before the group exists, so none is missed.
+        let wake = self.fanout.subscribe(&keys.wake, ChannelKind::Wake).await?;
+        create_group(self.connection.client(), &keys)
+            .await
+            .map_err(pubsub_error)?;
+        let member = Member {
+            connection: self.connection.clone(),
+            keys,
+            consumer: uuid::Uuid::new_v4().to_string(),
+            wake,
+            fetched: VecDeque::new(),
+            reclaim_due: false,
+            next_reclaim: Instant::now(),
+        };
+        let stream = futures::stream::unfold(member, |mut member| async move {
+            let message = member.next().await?;
+            Some((message, member))
+        });
+        Ok(GroupSubscription::new(topic, group, stream))
+    }
+
+    async fn flush(&self) -> Result<(), PubSubError> {
+        // Every publish waits for Redis's reply: nothing is pending.
+        Ok(())
+    }
+
+    async fn clear_topic(&self, topic: &str) -> Result<(), PubSubError> {
+        use fred::interfaces::KeysInterface;
+        self.connection
+            .client()
+            .unlink::<(), _>(self.stream_key(topic))
+            .await
+            .map_err(pubsub_error)
+    }
+
+    fn lease_provider(&self) -> Option<Arc<dyn LeaseProvider>> {
+        Some(self.leases.clone())
+    }
+}

@@ -1,0 +1,167 @@
+//! The Lua scripts: each makes one multi-key step atomic and costs one round trip
+//! (`EVALSHA`, loading the script on `NOSCRIPT`).
+
+use fred::clients::Client;
+use fred::error::Error as FredError;
+use fred::types::scripts::Script;
+use fred::types::{MultipleKeys, MultipleValues, Value};
+
+/// Appends to a run log. KEYS: the list, its `:counter`. ARGV: the entry's body (what
+/// follows its `{`), the TTL in ms (0 = none), and `1` on a retry.
+///
+/// The index is the list's length, written as the entry's first field so the log reads
+/// like upstream's; the counter is set to the new length, so a Node writer that allocates
+/// from it continues at the right index. On a retry, an entry whose body equals the last
+/// one was already appended by the attempt that lost its reply: its index is returned.
+pub(crate) const APPEND: &str = r#"
+local len = redis.call('LLEN', KEYS[1])
+local body = ARGV[1]
+local function stored(index)
+  if string.sub(body, 1, 1) == '}' then
+    return '{"index":' .. index .. '}'
+  end
+  return '{"index":' .. index .. ',' .. body
+end
+if ARGV[3] == '1' and len > 0 and redis.call('LINDEX', KEYS[1], -1) == stored(len - 1) then
+  return len - 1
+end
+redis.call('RPUSH', KEYS[1], stored(len))
+redis.call('SET', KEYS[2], len + 1)
+if ARGV[2] ~= '0' then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  redis.call('PEXPIRE', KEYS[2], ARGV[2])
+else
+  redis.call('PERSIST', KEYS[1])
+end
+return len
+"#;
+
+/// Publishes one event. KEYS: the topic's group stream. ARGV: fan-out channel, event
+/// JSON, stream cap, wake channel. The stream exists only while the topic has consumer
+/// groups, so topics without groups cost one `PUBLISH`.
+pub(crate) const PUBLISH: &str = r#"
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'event', ARGV[2])
+  redis.call('PUBLISH', ARGV[4], 'new')
+end
+return redis.call('PUBLISH', ARGV[1], ARGV[2])
+"#;
+
+/// Hands pending group messages back (nack, or a member leaving). KEYS: the stream.
+/// ARGV: group, consumer, idle ms to set, wake channel, then the message ids. The
+/// messages stay pending but look idle past the claim timeout, so the next member that
+/// reclaims (woken at once) takes them, and the claim counts as one more delivery.
+pub(crate) const RELEASE: &str = r#"
+for i = 5, #ARGV do
+  pcall(redis.call, 'XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'IDLE', ARGV[3], 'JUSTID')
+end
+redis.call('PUBLISH', ARGV[4], 'released')
+return #ARGV - 4
+"#;
+
+/// Takes over group messages idle for at least ARGV[3] ms. KEYS: the stream. ARGV:
+/// group, consumer, min idle ms, count. Returns `[id, fields, deliveries]` triples.
+pub(crate) const RECLAIM: &str = r#"
+local claimed = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], '0-0', 'COUNT', ARGV[4])
+local out = {}
+for _, entry in ipairs(claimed[2]) do
+  if type(entry[2]) == 'table' then
+    local pending = redis.call('XPENDING', KEYS[1], ARGV[1], entry[1], entry[1], 1)
+    local deliveries = 1
+    if pending[1] then deliveries = pending[1][4] end
+    table.insert(out, {entry[1], entry[2], deliveries})
+  end
+end
+return out
+"#;
+
+/// Claims a lease. KEYS: the lease, its generation. ARGV: owner, TTL ms, generation TTL ms.
+/// Returns the generation, or nil when another owner holds it.
+pub(crate) const LEASE_ACQUIRE: &str = r#"
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then
+  return nil
+end
+local generation
+if holder then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  generation = tonumber(redis.call('GET', KEYS[2]) or '0')
+  if generation == 0 then generation = redis.call('INCR', KEYS[2]) end
+else
+  redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])
+  generation = redis.call('INCR', KEYS[2])
+end
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return generation
+"#;
+
+/// Extends a lease held by ARGV[1] to ARGV[2] ms. Returns 1, or 0 when not the holder.
+pub(crate) const LEASE_RENEW: &str = r#"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"#;
+
+/// Gives up a lease held by ARGV[1]. Returns 1, or 0 when not the holder.
+pub(crate) const LEASE_RELEASE: &str = r#"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"#;
+
+/// A script run by its SHA-1, loaded into Redis on first use (and again after `SCRIPT
+/// FLUSH` or a failover, when Redis answers `NOSCRIPT`).
+#[derive(Debug, Clone)]
+pub(crate) struct LuaScript {
+    script: Script,
+}
+
+impl LuaScript {
+    pub(crate) fn new(lua: &'static str) -> Self {
+        Self {
+            script: Script::from_lua(lua),
+        }
+    }
+
+    pub(crate) async fn run<K, V>(
+        &self,
+        client: &Client,
+        keys: K,
+        args: V,
+    ) -> Result<Value, FredError>
+    where
+        K: Into<MultipleKeys> + Send,
+        V: TryInto<MultipleValues> + Send,
+        V::Error: Into<FredError> + Send,
+    {
+        self.script.evalsha_with_reload(client, keys, args).await
+    }
+}
+
+/// Every script of the crate, hashed once per connection.
+#[derive(Debug, Clone)]
+pub(crate) struct Scripts {
+    pub(crate) append: LuaScript,
+    pub(crate) publish: LuaScript,
+    pub(crate) release: LuaScript,
+    pub(crate) reclaim: LuaScript,
+    pub(crate) lease_acquire: LuaScript,
+    pub(crate) lease_renew: LuaScript,
+    pub(crate) lease_release: LuaScript,
+}
+
+impl Scripts {
+    pub(crate) fn new() -> Self {
+        Self {
+            append: LuaScript::new(APPEND),
+            publish: LuaScript::new(PUBLISH),
+            release: LuaScript::new(RELEASE),
+            reclaim: LuaScript::new(RECLAIM),
+            lease_acquire: LuaScript::new(LEASE_ACQUIRE),
+            lease_renew: LuaScript::new(LEASE_RENEW),
+            lease_release: LuaScript::new(LEASE_RELEASE),
+        }
+    }
+}
