@@ -144,7 +144,11 @@ impl DurableAgent {
             callbacks: options.callbacks,
             abort: abort.clone(),
         };
-        self.inner.engine.start(ctx, run).await?;
+        if let Err(error) = self.inner.engine.start(ctx, run).await {
+            // The run's `start` is logged: end it, so that its readers do not wait forever.
+            ctx.fail_unstarted(&run_id, &error).await;
+            return Err(error);
+        }
         Ok(DurableStream::new(self.clone(), run_id, events, abort)
             .with_memory(options.thread_id, options.resource_id))
     }
@@ -197,11 +201,13 @@ impl DurableAgent {
     /// ends with exactly one `finish` of reason `abort`.
     pub async fn abort_run(&self, run_id: &str) -> Result<(), DurableError> {
         let ctx = &self.inner.ctx;
-        if let Some(record) = ctx.store.take(run_id).await? {
-            return ctx.finish_paused_as_aborted(record).await;
-        }
+        // The engine first: a run executing here, even one that is pausing right now, is
+        // ended by its own task (which checks the signal once it has paused).
         if self.inner.engine.abort(run_id).await {
             return Ok(());
+        }
+        if let Some(record) = ctx.store.take(run_id).await? {
+            return ctx.finish_paused_as_aborted(record).await;
         }
         let transport = ctx.channel.transport();
         transport
@@ -287,11 +293,15 @@ impl DurableAgent {
         let thread_id = record.state.thread_id.clone();
         let resource_id = record.state.resource_id.clone();
         let run = EngineRun {
-            state: record.state,
+            state: record.state.clone(),
             callbacks: options.callbacks,
             abort: abort.clone(),
         };
-        self.inner.engine.resume(ctx, run).await?;
+        if let Err(error) = self.inner.engine.resume(ctx, run).await {
+            // Put the answered state back, so that the run can be resumed again.
+            ctx.store.save(&record).await?;
+            return Err(error);
+        }
         Ok(
             DurableStream::new(self.clone(), run_id.to_owned(), events, abort)
                 .with_memory(thread_id, resource_id),
@@ -311,10 +321,14 @@ impl DurableAgent {
         Ok(self.inner.ctx.store.load(run_id).await?.map(|r| r.state))
     }
 
-    /// Removes the run's stored state and its logged events now.
+    /// Removes the run's stored state and its logged events now. A paused run is first
+    /// finished as aborted, so that its readers end.
     pub async fn cleanup(&self, run_id: &str) -> Result<(), DurableError> {
-        self.inner.ctx.store.delete(run_id).await?;
-        self.inner.ctx.channel.clear(run_id).await
+        let ctx = &self.inner.ctx;
+        if let Some(record) = ctx.store.take(run_id).await? {
+            ctx.finish_paused_as_aborted(record).await?;
+        }
+        ctx.channel.clear(run_id).await
     }
 }
 

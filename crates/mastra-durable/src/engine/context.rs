@@ -3,14 +3,15 @@
 
 use super::EngineRun;
 use crate::agent::channel::RunChannel;
-use crate::agent::envelope::suspended_event;
+use crate::agent::envelope::{chunk_event, suspended_event};
 use crate::agent::sink::{write, EventSink};
 use crate::control::abort_request_received;
 use crate::store::{RunRecord, RunStatus, RunStore};
 use crate::{agent_control_topic, DurableError};
+use mastra_core::chunk::ErrorPayload;
 use mastra_core::{
-    AbortSignal, Agent, AgentError, AgentOutput, Callbacks, ErrorInfo, RunExecutor, RunState,
-    StepProgress, Suspension,
+    AbortSignal, Agent, AgentError, AgentOutput, Callbacks, Chunk, ChunkKind, ErrorInfo,
+    RunExecutor, RunState, StepProgress, Suspension,
 };
 use std::future::Future;
 use std::sync::Arc;
@@ -140,6 +141,19 @@ impl RunContext {
         }
         self.finished(&run_id).await;
         Ok(())
+    }
+
+    /// Ends a run whose `start` is logged but that no engine took: one `error` event.
+    pub async fn fail_unstarted(&self, run_id: &str, error: &DurableError) {
+        let info = ErrorInfo::new(
+            "EngineError",
+            format!("the run could not be started: {error}"),
+        );
+        let chunk = Chunk::agent(run_id, ChunkKind::Error(ErrorPayload { error: info }));
+        if let Err(error) = write(&self.channel, run_id, || chunk_event(&chunk)).await {
+            tracing::error!(%run_id, %error, "cannot end a run that failed to start");
+        }
+        self.finished(run_id).await;
     }
 
     /// After the terminal event: forget the run's state and, after the cleanup timeout, its log.

@@ -1,6 +1,6 @@
 //! The local engine: a run's steps taken in a tokio task of this process.
 
-use super::{EngineRun, ExecutionEngine, RunContext};
+use super::{DriveOutcome, EngineRun, ExecutionEngine, RunContext};
 use crate::store::RunStatus;
 use crate::DurableError;
 use async_trait::async_trait;
@@ -35,21 +35,39 @@ impl LocalEngine {
         let listener = ctx.abort_listener(&run_id, run.abort.clone()).await?;
         let spawn = self.spawns.fetch_add(1, Ordering::Relaxed);
         self.with(|r| r.insert(run_id.clone(), (spawn, run.abort.clone())));
-        let (ctx, engine) = (ctx.clone(), self.clone());
+        let (ctx, engine, abort) = (ctx.clone(), self.clone(), run.abort.clone());
         let executor = ctx.executor(run);
         tokio::spawn(async move {
-            tokio::select! {
+            let paused = tokio::select! {
                 outcome = ctx.drive(executor) => {
                     tracing::debug!(%run_id, ?outcome, "run left the local engine");
+                    matches!(outcome, DriveOutcome::Suspended(_))
                 }
-                () = listener => {}
-            }
+                () = listener => false,
+            };
             // A run that paused may already be resumed by a newer spawn: leave its entry.
-            engine.with(|r| {
-                if r.get(&run_id).is_some_and(|(owner, _)| *owner == spawn) {
+            let owned = engine.with(|r| {
+                let owned = r.get(&run_id).is_some_and(|(owner, _)| *owner == spawn);
+                if owned {
                     r.remove(&run_id);
                 }
+                owned
             });
+            // An abort that reached this task while the run was pausing: the run is stored
+            // now, so finish it (unless someone else took it first).
+            if paused && owned && abort.is_aborted() {
+                match ctx.store.take(&run_id).await {
+                    Ok(Some(record)) => {
+                        if let Err(error) = ctx.finish_paused_as_aborted(record).await {
+                            tracing::error!(%run_id, %error, "cannot finish an aborted paused run");
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(error) => {
+                        tracing::error!(%run_id, %error, "cannot load an aborted paused run")
+                    }
+                }
+            }
         });
         Ok(())
     }
