@@ -64,6 +64,19 @@ pub(crate) fn classify(error: &FredError) -> Failure {
     {
         return Failure::Transient;
     }
+    // fred's own words for "no connection right now" (reported with kind `Unknown`).
+    const TRANSIENT_CLIENT: [&str; 4] = [
+        "Failed to route command",
+        "Too many failed write attempts",
+        "Max attempts exceeded",
+        "Missing expected connection",
+    ];
+    if TRANSIENT_CLIENT
+        .iter()
+        .any(|words| details.starts_with(words))
+    {
+        return Failure::Transient;
+    }
     match error.kind() {
         ErrorKind::IO
         | ErrorKind::Timeout
@@ -125,6 +138,8 @@ mod tests {
         ));
         let loading = FredError::new(ErrorKind::Unknown, "LOADING Redis is loading");
         assert!(cache_error("k", "value", loading).is_retryable());
+        let unrouted = FredError::new(ErrorKind::Unknown, "Failed to route command.");
+        assert!(cache_error("k", "value", unrouted).is_retryable());
         let auth = FredError::new(ErrorKind::Auth, "WRONGPASS");
         assert!(!cache_error("k", "value", auth).is_retryable());
     }
