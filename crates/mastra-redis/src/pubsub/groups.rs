@@ -116,10 +116,21 @@ impl Member {
             ">".into(),
         ];
         let reply: Value = client.custom(command("XREADGROUP"), args).await?;
+        let mut undecodable = Vec::new();
         for (id, fields) in read_entries(reply) {
-            if let Some(event) = decode(&fields, 1) {
-                self.fetched.push_back((id, event));
+            match decode(&fields, 1) {
+                Some(event) => self.fetched.push_back((id, event)),
+                None => undecodable.push(id),
             }
+        }
+        if !undecodable.is_empty() {
+            // Nobody can handle them: acknowledge so they are not reclaimed forever.
+            let mut args: Vec<Value> = vec![
+                self.keys.stream.as_str().into(),
+                self.keys.group.as_str().into(),
+            ];
+            args.extend(undecodable.into_iter().map(Value::from));
+            client.custom::<Value, _>(command("XACK"), args).await?;
         }
         if self.fetched.is_empty() && (self.reclaim_due || Instant::now() >= self.next_reclaim) {
             self.reclaim_due = false;
