@@ -11,6 +11,7 @@
 //! | [`durable`] | `mastra-durable` | durable agents (`create_durable_agent`), resumable streams, the `Mastra` registry, execution engines |
 //! | [`openai`] | `mastra-openai` (feature `openai`, on by default) | OpenAI-compatible provider |
 //! | `redis` | `mastra-redis` (feature `redis`) | Redis cache, pubsub and leases for multi-process runs |
+//! | `server` | `mastra-server` (feature `server`) | the HTTP edge: upstream's agent routes over axum, resumable SSE |
 //!
 //! ```
 //! use futures::StreamExt;
@@ -42,3 +43,5 @@ pub use mastra_openai as openai;
 pub use mastra_pubsub as pubsub;
 #[cfg(feature = "redis")]
 pub use mastra_redis as redis;
+#[cfg(feature = "server")]
+pub use mastra_server as server;
