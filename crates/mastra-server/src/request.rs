@@ -111,6 +111,7 @@ impl ScopeFields {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct AgentRequest {
+    #[serde(deserialize_with = "deserialize_messages")]
     pub(crate) messages: MessageInput,
     #[serde(default)]
     pub(crate) run_id: Option<String>,
@@ -122,6 +123,16 @@ pub(crate) struct AgentRequest {
     pub(crate) require_tool_approval: Option<bool>,
     #[serde(flatten)]
     pub(crate) scope: ScopeFields,
+}
+
+/// `messages`, with an error that names the field (serde's untagged error does not).
+fn deserialize_messages<'de, D: serde::Deserializer<'de>>(d: D) -> Result<MessageInput, D::Error> {
+    let value = Value::deserialize(d)?;
+    MessageInput::deserialize(value).map_err(|error| {
+        serde::de::Error::custom(format!(
+            "`messages` must be a string, a message or a list of messages ({error})"
+        ))
+    })
 }
 
 impl AgentRequest {

@@ -77,6 +77,13 @@ pub(crate) async fn run_output(
         state.usage,
         FinishReason::Suspended,
     );
+    // The calls the run waits on belong to a step that has not finished: list them too,
+    // so the caller knows which `toolCallId` to answer.
+    if let Some(pending) = state.pending {
+        output
+            .tool_calls
+            .extend(pending.calls.into_iter().map(|call| call.info));
+    }
     output.thread_id = state.thread_id;
     output.resource_id = state.resource_id;
     Ok(output)
