@@ -120,3 +120,51 @@ async fn requested_run_ids_and_memory_are_honoured() {
     let error: Value = again.json().await.unwrap();
     assert!(error["error"].as_str().unwrap().contains("my-run-1"));
 }
+
+#[tokio::test]
+async fn cors_answers_preflights_for_configured_origins() {
+    use mastra_server::Cors;
+    let config = test_config().cors(Cors::Origins(vec!["https://app.example".into()]));
+    let server = TestServer::start(demo_mastra(), config).await;
+    let preflight = server
+        .client
+        .request(
+            reqwest::Method::OPTIONS,
+            server.url("/agents/demo-agent/stream"),
+        )
+        .header("Origin", "https://app.example")
+        .header("Access-Control-Request-Method", "POST")
+        .header(
+            "Access-Control-Request-Headers",
+            "authorization,content-type",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(preflight.status().is_success());
+    assert_eq!(
+        preflight.headers()["access-control-allow-origin"],
+        "https://app.example"
+    );
+    let other = server
+        .client
+        .get(server.url("/agents"))
+        .header("Origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+    // Without CORS configured, no CORS headers at all.
+    let plain = TestServer::demo().await;
+    let response = plain
+        .client
+        .get(plain.url("/agents"))
+        .header("Origin", "https://app.example")
+        .send()
+        .await
+        .unwrap();
+    assert!(response
+        .headers()
+        .get("access-control-allow-origin")
+        .is_none());
+}
