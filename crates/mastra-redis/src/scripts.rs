@@ -138,6 +138,16 @@ impl LuaScript {
     {
         self.script.evalsha_with_reload(client, keys, args).await
     }
+
+    /// The script's SHA-1, for pipelined `EVALSHA`.
+    pub(crate) fn sha1(&self) -> &str {
+        self.script.sha1()
+    }
+
+    /// Loads the script into Redis (`SCRIPT LOAD`).
+    pub(crate) async fn load(&self, client: &Client) -> Result<(), FredError> {
+        self.script.load(client).await
+    }
 }
 
 /// Every script of the crate, hashed once per connection.

@@ -52,10 +52,12 @@ impl Channel {
         }
     }
 
-    /// An own publish of `id` failed: it will not come back.
+    /// An own publish of `id` failed: it will not come back. Local readers are told they
+    /// missed an event, so observers read it from the log (where it already is).
     pub(crate) fn failed(&mut self, id: &str) {
         self.forget(id);
         self.release_held();
+        self.send(Item::Lagged(1));
     }
 
     /// Delivers a `local_only` event now, or once the own publishes before it are back.
@@ -124,8 +126,10 @@ mod tests {
 
     fn received(receiver: &mut broadcast::Receiver<Item>) -> Vec<u64> {
         let mut out = Vec::new();
-        while let Ok(Item::Event(event)) = receiver.try_recv() {
-            out.push(event.data["n"].as_u64().unwrap_or_default());
+        while let Ok(item) = receiver.try_recv() {
+            if let Item::Event(event) = item {
+                out.push(event.data["n"].as_u64().unwrap_or_default());
+            }
         }
         out
     }

@@ -5,6 +5,7 @@
 mod channel;
 mod fanout;
 mod groups;
+mod publisher;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use crate::error::pubsub_error;
 use crate::{RedisConnection, RedisError, RedisLeases};
 use fanout::{ChannelKind, Fanout};
 use groups::{create_group, GroupKeys, Member};
+use publisher::{Publish, Publisher};
 
 /// A [`PubSub`] over Redis, with [`RedisLeases`] as its lease provider.
 ///
@@ -29,6 +31,7 @@ use groups::{create_group, GroupKeys, Member};
 pub struct RedisPubSub {
     connection: RedisConnection,
     fanout: Arc<Fanout>,
+    publisher: Arc<Publisher>,
     leases: Arc<RedisLeases>,
 }
 
@@ -37,8 +40,10 @@ impl RedisPubSub {
     pub async fn new(connection: RedisConnection) -> Result<Self, RedisError> {
         let subscriber = connection.subscriber().await?;
         let capacity = connection.config().live_capacity;
+        let fanout = Arc::new(Fanout::new(subscriber, capacity));
         Ok(Self {
-            fanout: Arc::new(Fanout::new(subscriber, capacity)),
+            publisher: Arc::new(Publisher::new(connection.clone(), Arc::clone(&fanout))),
+            fanout,
             leases: Arc::new(RedisLeases::new(connection.clone())),
             connection,
         })
@@ -86,25 +91,28 @@ impl PubSub for RedisPubSub {
         }
         let json = serde_json::to_string(&event)?;
         let config = self.connection.config();
-        let channel_name = channel.clone();
         let args: Vec<Value> = vec![
-            channel.into(),
+            channel.as_str().into(),
             json.into(),
             config.stream_max_len.to_string().into(),
             self.wake_channel(topic).into(),
         ];
-        let script = &self.connection.scripts().publish;
-        self.fanout.sending(&channel_name, &event.id);
-        let outcome = script
-            .run(self.connection.client(), self.stream_key(topic), args)
-            .await;
-        if outcome.is_err() {
-            self.fanout.failed(&channel_name, &event.id);
+        self.fanout.sending(&channel, &event.id);
+        let queued = self.publisher.publish(Publish {
+            stream: self.stream_key(topic),
+            args,
+            channel: channel.clone(),
+            id: event.id.clone(),
+        });
+        if queued.is_err() {
+            self.fanout.failed(&channel, &event.id);
         }
-        outcome.map(drop).map_err(pubsub_error)
+        queued
     }
 
     async fn subscribe(&self, topic: &str) -> Result<Subscription, PubSubError> {
+        // Start at the latest event: this process's queued publishes are not "new".
+        let _ = self.publisher.flush().await;
         let reader = self
             .fanout
             .subscribe(&self.channel(topic), ChannelKind::Events)
@@ -126,6 +134,7 @@ impl PubSub for RedisPubSub {
             wake: self.wake_channel(topic),
             group: group.to_owned(),
         };
+        let _ = self.publisher.flush().await;
         // Listen for wake-ups before the group exists, so none is missed.
         let wake = self.fanout.subscribe(&keys.wake, ChannelKind::Wake).await?;
         create_group(self.connection.client(), &keys)
@@ -148,8 +157,7 @@ impl PubSub for RedisPubSub {
     }
 
     async fn flush(&self) -> Result<(), PubSubError> {
-        // Every publish waits for Redis's reply: nothing is pending.
-        Ok(())
+        self.publisher.flush().await
     }
 
     async fn clear_topic(&self, topic: &str) -> Result<(), PubSubError> {
