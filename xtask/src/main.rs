@@ -10,7 +10,9 @@ fn main() -> ExitCode {
         "bench" => bench(&args[1..]),
         _ => {
             eprintln!("usage: cargo xtask <ci|bench>");
-            eprintln!("  ci     fmt --check, clippy -D warnings, every test (unit, integration, doc)");
+            eprintln!(
+                "  ci     fmt --check, clippy -D warnings, every test (unit, integration, doc)"
+            );
             eprintln!("  bench  run every benchmark (figures go to docs/benchmarks.md)");
             return ExitCode::from(2);
         }
