@@ -1,0 +1,86 @@
+//! `mastra`: the command line of mastra-rs.
+//!
+//! `mastra serve` runs the HTTP server (`mastra-server`, upstream Mastra's `/api` routes)
+//! with one durable agent, `demo-agent`, on the built-in demo model and the demo tools, all
+//! in memory, so that `@mastra/client-js`, `curl` or a browser can try resumable streams
+//! offline:
+//!
+//! ```sh
+//! mastra serve --port 4111 &
+//! curl -N localhost:4111/api/agents/demo-agent/stream -d '{"messages":"count to 5"}'
+//! ```
+
+mod args;
+
+use args::{Command, ServeArgs, USAGE};
+use mastra_core::{demo, Agent};
+use mastra_durable::{create_durable_agent, Mastra};
+use mastra_server::{serve_on, termination_signal, ServerConfig};
+use std::process::ExitCode;
+use std::time::Duration;
+
+fn main() -> ExitCode {
+    let command = match args::parse(std::env::args().skip(1)) {
+        Ok(command) => command,
+        Err(error) => {
+            eprintln!("mastra: {error}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match command {
+        Command::Help => println!("{USAGE}"),
+        Command::Version => println!("mastra {}", env!("CARGO_PKG_VERSION")),
+        Command::Serve(options) => return serve(options),
+    }
+    ExitCode::SUCCESS
+}
+
+fn serve(options: ServeArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("mastra: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(options)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("mastra: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(options: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let mastra = demo_mastra(Duration::from_millis(options.demo_delay_ms))?;
+    let config = ServerConfig::from_env();
+    let listener = tokio::net::TcpListener::bind((options.host.as_str(), options.port)).await?;
+    let auth = match config.requires_auth() {
+        true => "bearer tokens from MASTRA_API_TOKENS",
+        false => "no auth",
+    };
+    // The first line names the address (with `--port 0`, the one picked), for scripts.
+    println!(
+        "mastra: listening on http://{}/api ({auth})",
+        listener.local_addr()?
+    );
+    serve_on(listener, mastra, config, termination_signal()).await?;
+    println!("mastra: stopped");
+    Ok(())
+}
+
+/// `demo-agent`: durable, the demo model and tools, in-memory pubsub, cache and run store.
+fn demo_mastra(delay: Duration) -> Result<Mastra, mastra_durable::DurableError> {
+    let agent = Agent::builder("demo-agent", demo::DemoModel::new().with_delay(delay))
+        .name("Demo Agent")
+        .instructions("You are a helpful assistant. Try: count to 5, weather in Paris, calculate 2 * (3 + 4).")
+        .tools(demo::demo_tools())
+        .build();
+    Mastra::builder()
+        .durable_agent(create_durable_agent(agent))
+        .build()
+}
