@@ -162,6 +162,17 @@ async fn browser_observe_has_id_lines_and_resumes_after_last_event_id() {
     let expected: Vec<u64> = (6..full.len() as u64).collect();
     assert_eq!(ids, expected);
 
+    // Past the end of a finished run: 204, so that EventSource stops reconnecting.
+    let last = (full.len() - 1).to_string();
+    let finished = server
+        .client
+        .get(&url)
+        .header("Last-Event-ID", last.as_str())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(finished.status(), 204);
+
     let bad = server
         .client
         .get(&url)

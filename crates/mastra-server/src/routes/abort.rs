@@ -5,14 +5,12 @@
 //! Answers `{"runId": .., "status": "aborting"}` (200); 404 for an unknown run (or another
 //! resource's); 409 for a run whose log already ends with its terminal event.
 
-use super::{AppState, RunPresence};
+use super::{has_finished, AppState, RunPresence};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::request::{JsonBody, RunRequest};
 use axum::extract::{Path, State};
 use axum::{Extension, Json};
-use futures::StreamExt;
-use mastra_durable::DurableAgent;
 use serde_json::{json, Value};
 
 pub(crate) async fn abort(
@@ -34,17 +32,4 @@ pub(crate) async fn abort(
     }
     durable.abort_run(run_id).await?;
     Ok(Json(json!({ "runId": run_id, "status": "aborting" })))
-}
-
-/// Whether the run's last logged event is terminal.
-async fn has_finished(durable: &DurableAgent, run_id: &str) -> Result<bool, ApiError> {
-    let len = durable.context().channel.log_len(run_id).await?;
-    let Some(last) = len.checked_sub(1) else {
-        return Ok(false);
-    };
-    let mut events = durable.observe(run_id, last).await?;
-    match events.next().await {
-        Some(Ok(event)) => Ok(event.is_terminal()),
-        _ => Ok(false),
-    }
 }

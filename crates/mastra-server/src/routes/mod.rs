@@ -107,6 +107,19 @@ impl AppState {
     }
 }
 
+/// Whether the run's last logged event is terminal (its log is complete).
+pub(crate) async fn has_finished(durable: &DurableAgent, run_id: &str) -> Result<bool, ApiError> {
+    let len = durable.context().channel.log_len(run_id).await?;
+    let Some(last) = len.checked_sub(1) else {
+        return Ok(false);
+    };
+    let mut events = durable.observe(run_id, last).await?;
+    match futures::StreamExt::next(&mut events).await {
+        Some(Ok(event)) => Ok(event.is_terminal()),
+        _ => Ok(false),
+    }
+}
+
 /// How a run was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum RunPresence {

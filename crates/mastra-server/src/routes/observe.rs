@@ -9,21 +9,22 @@
 //!
 //! Both close after the terminal envelope, or after the configured idle time without an
 //! event (5 minutes). An unknown run is 404 at once; an offset at or past the end of a
-//! finished run ends the stream at once.
+//! finished run ends the POST stream at once, and answers the GET route with 204 No Content,
+//! which tells `EventSource` to stop reconnecting (it reconnects after every close).
 
-use super::AppState;
+use super::{has_finished, AppState, RunPresence};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::frames::{envelope_frames, EnvelopeFraming};
 use crate::request::{parse_offset, JsonBody, ObserveRequest, ScopeFields};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
-use axum::response::Response;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use futures::StreamExt;
 use mastra_durable::agent::EventStream;
-use mastra_durable::DurableError;
+use mastra_durable::{DurableAgent, DurableError};
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -35,7 +36,11 @@ pub(crate) async fn observe(
 ) -> Result<Response, ApiError> {
     let offset = parse_offset(body.offset.as_ref())?;
     let resource = state.resource(&principal, &body.scope)?;
-    let events = open(&state, &agent_id, &body.run_id, offset, resource).await?;
+    let durable = state.durable(&agent_id)?;
+    state
+        .reach_run(durable, &body.run_id, resource.as_deref())
+        .await?;
+    let events = open(&state, durable, &body.run_id, offset).await?;
     Ok(state.sse(envelope_frames(events, EnvelopeFraming::DataOnly)))
 }
 
@@ -70,7 +75,17 @@ pub(crate) async fn observe_browser(
     };
     let scope = ScopeFields::with_resource(query.resource_id);
     let resource = state.resource(&principal, &scope)?;
-    let events = open(&state, &agent_id, &query.run_id, offset, resource).await?;
+    let durable = state.durable(&agent_id)?;
+    let presence = state
+        .reach_run(durable, &query.run_id, resource.as_deref())
+        .await?;
+    if presence == RunPresence::Logged {
+        let logged = durable.context().channel.log_len(&query.run_id).await?;
+        if offset >= logged && has_finished(durable, &query.run_id).await? {
+            return Ok(StatusCode::NO_CONTENT.into_response());
+        }
+    }
+    let events = open(&state, durable, &query.run_id, offset).await?;
     Ok(state.sse(envelope_frames(events, EnvelopeFraming::WithIds)))
 }
 
@@ -80,18 +95,13 @@ fn parse_index(text: &str, what: &str) -> Result<u64, ApiError> {
         .map_err(|_| ApiError::bad_request(format!("{what} must be a non-negative integer")))
 }
 
-/// The run's envelopes from `offset`, after the checks every observer passes.
+/// The run's envelopes from `offset`, once the request was allowed to reach the run.
 async fn open(
     state: &AppState,
-    agent_id: &str,
+    durable: &DurableAgent,
     run_id: &str,
     offset: u64,
-    resource: Option<String>,
 ) -> Result<EventStream, ApiError> {
-    let durable = state.durable(agent_id)?;
-    state
-        .reach_run(durable, run_id, resource.as_deref())
-        .await?;
     let events = durable.observe(run_id, offset).await?;
     Ok(with_idle_timeout(events, state.config.observe_idle, run_id))
 }
