@@ -66,11 +66,16 @@ impl RunChannel {
                 let mut options = ObserveOptions::from_offset(offset);
                 options.idle_timeout = idle_timeout;
                 options.require_existing = require_existing;
-                Ok(caching.observe(&topic, options).await?.into_stream())
+                let events = caching.observe(&topic, options).await?.into_stream();
+                Ok(drop_superseded(events))
             }
             Self::LiveOnly(pubsub) => {
                 let subscription = pubsub.subscribe(&topic).await?;
-                Ok(live_only(subscription, topic, idle_timeout))
+                Ok(drop_superseded(live_only(
+                    subscription,
+                    topic,
+                    idle_timeout,
+                )))
             }
         }
     }
@@ -92,6 +97,26 @@ impl RunChannel {
         }
         Ok(())
     }
+}
+
+/// Drops the events of a superseded executor: once an event of generation `g` (a run
+/// ownership claim) was seen, events stamped with an older generation are stale. Events
+/// without a generation (engines that do not fence) always pass.
+fn drop_superseded(events: EventStream) -> EventStream {
+    let mut newest = 0;
+    events
+        .filter(move |item| {
+            let keep = match item.as_ref().map(|event| event.generation) {
+                Ok(Some(generation)) if generation < newest => false,
+                Ok(Some(generation)) => {
+                    newest = generation;
+                    true
+                }
+                _ => true,
+            };
+            futures::future::ready(keep)
+        })
+        .boxed()
 }
 
 /// Live deliveries until the terminal event. A lag cannot be repaired without a log, so it

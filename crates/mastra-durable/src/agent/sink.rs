@@ -2,9 +2,11 @@
 
 use super::channel::RunChannel;
 use super::envelope::chunk_event;
+use crate::engine::WriteFence;
 use crate::DurableError;
 use mastra_core::{Chunk, ChunkKind, ChunkSink, SinkClosed};
 use mastra_pubsub::Event;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How often a failed write is tried again, and the first pause (it doubles).
@@ -23,6 +25,12 @@ pub struct EventSink {
     failure: Option<DurableError>,
     holding: bool,
     held: Vec<Chunk>,
+    /// The run-ownership generation stamped on every event, when an engine fences runs.
+    generation: Option<u64>,
+    /// Asked before every write; a superseded executor writes nothing.
+    fence: Option<Arc<dyn WriteFence>>,
+    /// The index of the last logged event this sink wrote.
+    last_index: Option<u64>,
 }
 
 impl EventSink {
@@ -33,7 +41,28 @@ impl EventSink {
             failure: None,
             holding: false,
             held: Vec::new(),
+            generation: None,
+            fence: None,
+            last_index: None,
         }
+    }
+
+    /// Stamps every event with `generation` and asks `fence` before each write: once it
+    /// refuses, the sink closes and writes nothing more.
+    pub fn fenced(mut self, generation: u64, fence: Arc<dyn WriteFence>) -> Self {
+        self.generation = Some(generation);
+        self.fence = Some(fence);
+        self
+    }
+
+    /// The ownership generation this sink stamps on events, if fenced.
+    pub fn generation(&self) -> Option<u64> {
+        self.generation
+    }
+
+    /// The index of the last logged event this sink wrote, if any.
+    pub fn last_index(&self) -> Option<u64> {
+        self.last_index
     }
 
     /// Writes the chunks held back since a pause was announced (once its state is stored).
@@ -46,12 +75,35 @@ impl EventSink {
     }
 
     async fn write_chunk(&mut self, chunk: &Chunk) -> Result<(), SinkClosed> {
-        let written = write(&self.channel, &self.run_id, || chunk_event(chunk)).await;
-        written.map(|_| ()).map_err(|error| {
-            tracing::error!(run_id = %self.run_id, %error, "cannot write the run's events");
-            self.failure = Some(error);
-            SinkClosed
+        if let Some(fence) = &self.fence {
+            if !fence.may_write(chunk.is_terminal()).await {
+                self.failure = Some(DurableError::RunState {
+                    run_id: self.run_id.clone(),
+                    reason: "superseded: another executor owns the run now".into(),
+                });
+                return Err(SinkClosed);
+            }
+        }
+        let generation = self.generation;
+        let written = write(&self.channel, &self.run_id, || {
+            let event = chunk_event(chunk)?;
+            Ok(match generation {
+                Some(generation) => event.with_generation(generation),
+                None => event,
+            })
         })
+        .await;
+        written
+            .map(|index| {
+                if index.is_some() {
+                    self.last_index = index;
+                }
+            })
+            .map_err(|error| {
+                tracing::error!(run_id = %self.run_id, %error, "cannot write the run's events");
+                self.failure = Some(error);
+                SinkClosed
+            })
     }
 
     /// The error that closed the sink.

@@ -1,7 +1,7 @@
 //! What every engine needs to execute a durable agent's runs: the agent, the run channel,
 //! the run-state store, and the shared way of taking steps and ending runs.
 
-use super::EngineRun;
+use super::{EngineRun, WriteFence};
 use crate::agent::channel::RunChannel;
 use crate::agent::envelope::{chunk_event, suspended_event};
 use crate::agent::sink::{write, EventSink};
@@ -84,10 +84,24 @@ impl RunContext {
         }
     }
 
+    /// An executor for `run` whose events carry `generation` and whose every write is
+    /// first allowed by `fence` (engines that move runs between executors).
+    pub fn fenced_executor(
+        &self,
+        run: EngineRun,
+        generation: u64,
+        fence: Arc<dyn WriteFence>,
+    ) -> RunExecutor<EventSink> {
+        let sink =
+            EventSink::new(self.channel.clone(), &run.state.run_id).fenced(generation, fence);
+        self.agent
+            .executor(run.state, run.abort, run.callbacks, sink)
+    }
+
     /// Stores a paused run, then tells observers: once they see the pause announced (the
     /// held `tool-call-approval` / `tool-call-suspended` chunks, then `suspended`), a resume
     /// must find the state.
-    async fn suspend(
+    pub async fn suspend(
         &self,
         mut executor: RunExecutor<EventSink>,
         suspensions: Vec<Suspension>,
@@ -115,9 +129,14 @@ impl RunContext {
         if executor.sink_mut().release().await.is_err() {
             return DriveOutcome::Lost(lost(executor));
         }
+        let generation = executor.sink_mut().generation();
         for suspension in &suspensions {
             let written = write(&self.channel, &run_id, || {
-                suspended_event(&run_id, suspension)
+                let event = suspended_event(&run_id, suspension)?;
+                Ok(match generation {
+                    Some(generation) => event.with_generation(generation),
+                    None => event,
+                })
             })
             .await;
             if let Err(error) = written {
@@ -157,7 +176,7 @@ impl RunContext {
     }
 
     /// After the terminal event: forget the run's state and, after the cleanup timeout, its log.
-    async fn finished(&self, run_id: &str) {
+    pub async fn finished(&self, run_id: &str) {
         if let Err(error) = self.store.delete(run_id).await {
             tracing::warn!(%run_id, %error, "cannot delete a finished run's state");
         }

@@ -27,6 +27,15 @@ pub struct EngineRun {
     pub abort: AbortSignal,
 }
 
+/// Asked by a fenced executor's sink before every write (see
+/// [`RunContext::fenced_executor`]): `false` once the executor no longer owns its run, after
+/// which it writes nothing. `terminal` is set for the run's last event, which an engine
+/// should only allow after checking ownership with its lease provider.
+#[async_trait]
+pub trait WriteFence: Send + Sync + fmt::Debug {
+    async fn may_write(&self, terminal: bool) -> bool;
+}
+
 /// Executes durable runs.
 #[async_trait]
 pub trait ExecutionEngine: Send + Sync + fmt::Debug {

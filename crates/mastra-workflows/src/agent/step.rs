@@ -1,0 +1,184 @@
+//! One agent step taken by a worker: claim the run, load its last checkpoint, take the
+//! step with a fenced executor, store the next checkpoint, queue the next step.
+
+use super::{lock, Checkpoint, EventedEngine};
+use crate::claim::Claim;
+use crate::store::{RunPhase, StoredRun};
+use crate::task::{Task, AGENT_WORKFLOW_PREFIX};
+use crate::worker::TaskHandler;
+use crate::WorkflowError;
+use async_trait::async_trait;
+use mastra_core::{AbortSignal, StepProgress};
+use mastra_durable::engine::{DriveOutcome, EngineRun, RunContext};
+use mastra_pubsub::{Event, EventType};
+use serde_json::json;
+use std::sync::Arc;
+
+#[async_trait]
+impl TaskHandler for EventedEngine {
+    fn accepts(&self, workflow_id: &str) -> bool {
+        workflow_id.starts_with(AGENT_WORKFLOW_PREFIX)
+    }
+
+    async fn handle(&self, task: Task, attempt: u32, owner: &str) -> Result<(), WorkflowError> {
+        let agent_id = &task.workflow_id[AGENT_WORKFLOW_PREFIX.len()..];
+        let ctx = self
+            .context(agent_id)
+            .ok_or_else(|| WorkflowError::UnknownWorkflow(task.workflow_id.clone()))?;
+        let run_id = task.run_id.clone();
+        let abort = lock(&self.inner.local)
+            .get(&run_id)
+            .map(|(_, abort)| abort.clone())
+            .unwrap_or_default();
+        // Listen before loading the state, so that no abort request slips in between.
+        let listener = ctx.abort_listener(&run_id, abort.clone()).await?;
+        let leases = self.inner.leases.clone();
+        let claim = Claim::acquire(leases, &run_id, owner, self.inner.lease_ttl).await?;
+        let result = tokio::select! {
+            result = self.step_claimed(&ctx, &task, attempt, &claim, abort) => result,
+            () = listener => Ok(()),
+        };
+        lock(&self.inner.executing).remove(&run_id);
+        if !claim.is_lost() {
+            claim.release().await;
+        }
+        result
+    }
+}
+
+impl EventedEngine {
+    async fn step_claimed(
+        &self,
+        ctx: &RunContext,
+        task: &Task,
+        attempt: u32,
+        claim: &Arc<Claim>,
+        abort: AbortSignal,
+    ) -> Result<(), WorkflowError> {
+        let store = &self.inner.store;
+        let run_id = &task.run_id;
+        let Some(record) = store.load(run_id).await? else {
+            return Ok(()); // finished meanwhile: a duplicate message
+        };
+        if record.phase != RunPhase::Active || record.step != task.step {
+            // A redelivered message whose step got done: its owner may have died before
+            // queueing the next one, so queue it (a duplicate is dropped here again).
+            if record.phase == RunPhase::Active && record.step > task.step && attempt > 1 {
+                let next = Task::new(record.workflow_id.clone(), run_id.clone(), record.step);
+                self.enqueue(&next).await?;
+            }
+            return Ok(());
+        }
+        let checkpoint: Checkpoint = serde_json::from_value(record.data.clone())?;
+        if claim.generation > record.generation + 1 {
+            // Someone claimed the run since its last checkpoint and may have started this
+            // step: fence them out, then tell observers that their output is void.
+            if !store.fence(run_id, claim.generation).await? {
+                return Err(superseded(run_id));
+            }
+            announce_claim(ctx, run_id, claim.generation, &checkpoint, task.step).await?;
+        }
+        if record.cancel_requested {
+            abort.abort();
+        }
+        lock(&self.inner.executing).insert(run_id.clone(), abort.clone());
+        let callbacks = lock(&self.inner.local)
+            .get(run_id)
+            .map(|(callbacks, _)| callbacks.clone())
+            .unwrap_or_default();
+        let run = EngineRun {
+            state: checkpoint.state,
+            callbacks,
+            abort,
+        };
+        let mut executor = ctx.fenced_executor(run, claim.generation, claim.clone());
+        let progress = tokio::select! {
+            progress = executor.step() => progress,
+            // Ownership lost mid-step: abandon it, whatever it was doing.
+            () = claim.clone().heartbeat() => return Err(superseded(run_id)),
+        };
+        let Ok(progress) = progress else {
+            if claim.is_lost() {
+                return Err(superseded(run_id));
+            }
+            let error = executor.sink_mut().take_failure();
+            return Err(match error {
+                Some(error) => error.into(),
+                None => WorkflowError::Store("the run's channel closed".into()),
+            });
+        };
+        let log_len = match executor.sink_mut().last_index() {
+            Some(index) => Some(index + 1),
+            None => checkpoint.log_len,
+        };
+        let mut next = StoredRun {
+            step: task.step + 1,
+            generation: claim.generation,
+            cancel_requested: false,
+            ..record
+        };
+        match progress {
+            StepProgress::Continue => {
+                let state = executor.into_state();
+                next.data = serde_json::to_value(Checkpoint { state, log_len })?;
+                if !store.save(&next).await? {
+                    return Err(superseded(run_id));
+                }
+                // Free the run before queueing its next step, so that step finds it free.
+                claim.release().await;
+                self.enqueue(&Task::new(next.workflow_id, run_id.clone(), next.step))
+                    .await?;
+            }
+            StepProgress::Suspended(suspensions) => {
+                if !claim.verify().await {
+                    return Err(superseded(run_id));
+                }
+                let state = executor.state().clone();
+                match ctx.suspend(executor, suspensions).await {
+                    DriveOutcome::Suspended(_) => {
+                        next.phase = RunPhase::Suspended;
+                        next.data = serde_json::to_value(Checkpoint { state, log_len })?;
+                        store.save(&next).await?;
+                        lock(&self.inner.local).remove(run_id);
+                    }
+                    DriveOutcome::Lost(error) => return Err(error.into()),
+                    _ => self.forget(run_id, claim.generation).await?,
+                }
+            }
+            _ => {
+                // The terminal event is written (by the owner: the fence checked it).
+                ctx.finished(run_id).await;
+                self.forget(run_id, claim.generation).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn forget(&self, run_id: &str, generation: u64) -> Result<(), WorkflowError> {
+        lock(&self.inner.local).remove(run_id);
+        self.inner.store.remove(run_id, generation).await?;
+        Ok(())
+    }
+}
+
+fn superseded(run_id: &str) -> WorkflowError {
+    WorkflowError::Superseded {
+        run_id: run_id.to_owned(),
+    }
+}
+
+/// The `ownership-claimed` envelope: from `voidFrom` on, the run's events up to this one
+/// belong to an interrupted attempt at step `step` and are void.
+async fn announce_claim(
+    ctx: &RunContext,
+    run_id: &str,
+    generation: u64,
+    checkpoint: &Checkpoint,
+    step: u64,
+) -> Result<(), WorkflowError> {
+    let data = json!({ "generation": generation, "voidFrom": checkpoint.log_len, "step": step });
+    let event = Event::new(EventType::OwnershipClaimed, run_id, data).with_generation(generation);
+    ctx.channel.publish(run_id, event).await?;
+    tracing::info!(%run_id, generation, step, "run claimed by a new owner; re-running its step");
+    Ok(())
+}

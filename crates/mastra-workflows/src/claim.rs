@@ -1,0 +1,121 @@
+//! Run ownership for one step: a lease whose generation fences everything the step writes.
+
+use mastra_durable::engine::WriteFence;
+use mastra_pubsub::{LeaseProvider, PubSubError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// The lease key of a run.
+pub(crate) fn lease_key(run_id: &str) -> String {
+    format!("workflow-run:{run_id}")
+}
+
+/// One executor's ownership of one run, held while it takes a step. A renewal that fails
+/// means a newer owner may exist: from then on the claim is lost and its fence refuses
+/// every write.
+#[derive(Debug)]
+pub(crate) struct Claim {
+    leases: Arc<dyn LeaseProvider>,
+    key: String,
+    owner: String,
+    pub(crate) generation: u64,
+    ttl: Duration,
+    lost: AtomicBool,
+    verified_at: Mutex<Instant>,
+}
+
+impl Claim {
+    /// Takes the run's lease for `owner`, waiting while another owner holds an unexpired
+    /// one (a crashed owner's lease runs out after its TTL).
+    pub(crate) async fn acquire(
+        leases: Arc<dyn LeaseProvider>,
+        run_id: &str,
+        owner: &str,
+        ttl: Duration,
+    ) -> Result<Arc<Self>, PubSubError> {
+        let key = lease_key(run_id);
+        let pause = (ttl / 4).clamp(Duration::from_millis(5), Duration::from_secs(1));
+        loop {
+            if let Some(lease) = leases.acquire(&key, owner, ttl).await? {
+                return Ok(Arc::new(Self {
+                    leases,
+                    key,
+                    owner: owner.to_owned(),
+                    generation: lease.generation,
+                    ttl,
+                    lost: AtomicBool::new(false),
+                    verified_at: Mutex::new(Instant::now()),
+                }));
+            }
+            tokio::time::sleep(pause).await;
+        }
+    }
+
+    pub(crate) fn is_lost(&self) -> bool {
+        self.lost.load(Ordering::SeqCst)
+    }
+
+    /// Renews the lease now; `false` (and lost for good) when this owner no longer holds it.
+    pub(crate) async fn verify(&self) -> bool {
+        if self.is_lost() {
+            return false;
+        }
+        let started = Instant::now();
+        match self.leases.renew(&self.key, &self.owner, self.ttl).await {
+            Ok(true) => {
+                *self.verified_at.lock().unwrap_or_else(|e| e.into_inner()) = started;
+                true
+            }
+            Ok(false) => {
+                tracing::warn!(key = %self.key, owner = %self.owner, "run ownership lost");
+                self.lost.store(true, Ordering::SeqCst);
+                false
+            }
+            // Cannot tell: refuse this write, keep trying on the next.
+            Err(error) => {
+                tracing::warn!(key = %self.key, %error, "cannot renew the run lease");
+                false
+            }
+        }
+    }
+
+    /// Renews the lease every third of its TTL; returns once it is lost.
+    pub(crate) async fn heartbeat(self: Arc<Self>) {
+        let every = self.ttl / 3;
+        loop {
+            tokio::time::sleep(every).await;
+            if !self.verify().await && self.is_lost() {
+                return;
+            }
+        }
+    }
+
+    /// Gives the lease back (after the step's state is saved).
+    pub(crate) async fn release(&self) {
+        if let Err(error) = self.leases.release(&self.key, &self.owner).await {
+            tracing::warn!(key = %self.key, %error, "cannot release the run lease");
+        }
+    }
+
+    fn stale(&self) -> bool {
+        let verified_at = *self.verified_at.lock().unwrap_or_else(|e| e.into_inner());
+        verified_at.elapsed() > self.ttl / 2
+    }
+}
+
+#[async_trait::async_trait]
+impl WriteFence for Claim {
+    /// Terminal events, and any event once the last renewal is half a TTL old (a paused
+    /// process waking up), are only written after the lease is confirmed.
+    async fn may_write(&self, terminal: bool) -> bool {
+        if self.is_lost() {
+            return false;
+        }
+        if terminal || self.stale() {
+            return self.verify().await;
+        }
+        true
+    }
+}

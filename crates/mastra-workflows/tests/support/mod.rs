@@ -1,0 +1,224 @@
+//! Shared test parts: a deployment of instances over shared in-memory backends, a model
+//! that answers by conversation round (so a re-run step gets the same answer) and can hang
+//! mid-stream, and a tool that records its idempotency keys and can hang.
+#![allow(dead_code, unreachable_pub)]
+
+use async_trait::async_trait;
+use futures::StreamExt;
+use mastra_cache::InMemoryServerCache;
+use mastra_core::tool::tool;
+use mastra_core::{
+    Agent, FinishReason, LanguageModel, ModelError, ModelPart, ModelRequest, ModelStream, Role,
+    Tool, ToolContext, Usage,
+};
+use mastra_durable::{DurableAgent, InMemoryRunStore};
+use mastra_pubsub::{EventEmitterPubSub, LeaseProvider, PubSub};
+use mastra_workflows::{create_evented_agent, EventedEngine, InMemoryWorkflowStore};
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::Notify;
+
+pub const LEASE_TTL: Duration = Duration::from_millis(200);
+
+/// A point where a model call or tool call stops until released (or forever).
+#[derive(Debug, Default)]
+pub struct Gate {
+    /// The call number (0-based) that stops; `usize::MAX` for none.
+    at: AtomicUsize,
+    calls: AtomicUsize,
+    pub reached: Notify,
+    pub release: Notify,
+}
+
+impl Gate {
+    pub fn new() -> Arc<Self> {
+        let gate = Self::default();
+        gate.at.store(usize::MAX, Ordering::SeqCst);
+        Arc::new(gate)
+    }
+
+    pub fn stop_at(&self, call: usize) {
+        self.at.store(call, Ordering::SeqCst);
+    }
+
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+
+    /// Counts a call; stops it when it is the chosen one.
+    async fn pass(&self) {
+        let call = self.calls.fetch_add(1, Ordering::SeqCst);
+        if call == self.at.load(Ordering::SeqCst) {
+            self.reached.notify_one();
+            self.release.notified().await;
+        }
+    }
+}
+
+/// Round `r` (the number of tool turns in the conversation) answers `rounds[r]`: text
+/// deltas, then a `lookup` tool call unless it is the last round.
+#[derive(Debug, Clone)]
+pub struct RoundModel {
+    pub rounds: Arc<Vec<Vec<&'static str>>>,
+    pub gate: Arc<Gate>,
+}
+
+impl RoundModel {
+    pub fn two_tool_rounds() -> Self {
+        Self {
+            rounds: Arc::new(vec![
+                vec!["Let me ", "look."],
+                vec!["Once ", "more."],
+                vec!["The answer ", "is 42."],
+            ]),
+            gate: Gate::new(),
+        }
+    }
+}
+
+pub fn round_usage() -> Usage {
+    Usage::new(10, 5)
+}
+
+#[async_trait]
+impl LanguageModel for RoundModel {
+    fn provider(&self) -> &str {
+        "test"
+    }
+
+    fn model_id(&self) -> &str {
+        "rounds"
+    }
+
+    async fn stream(&self, request: ModelRequest) -> Result<ModelStream, ModelError> {
+        let round = request
+            .messages
+            .iter()
+            .filter(|m| m.role == Role::Tool)
+            .count();
+        let Some(texts) = self.rounds.get(round).cloned() else {
+            return Err(ModelError::Other {
+                message: "no round".into(),
+                retryable: false,
+            });
+        };
+        let last = round + 1 == self.rounds.len();
+        let mut parts: Vec<ModelPart> = texts
+            .iter()
+            .map(|t| ModelPart::TextDelta((*t).to_owned()))
+            .collect();
+        if !last {
+            parts.push(ModelPart::ToolCall {
+                id: format!("call-{round}"),
+                name: "lookup".into(),
+                args: json!({ "round": round }).to_string(),
+            });
+        }
+        let reason = if last {
+            FinishReason::Stop
+        } else {
+            FinishReason::ToolCalls
+        };
+        parts.push(ModelPart::Finish {
+            reason,
+            usage: round_usage(),
+        });
+        let gate = self.gate.clone();
+        // The first part goes out, then the gate may stop the stream mid-step.
+        let stream = futures::stream::iter(parts.into_iter().enumerate()).then(move |(i, part)| {
+            let gate = gate.clone();
+            async move {
+                if i == 1 {
+                    gate.pass().await;
+                }
+                Ok(part)
+            }
+        });
+        Ok(stream.boxed())
+    }
+}
+
+/// Records every `lookup` call's idempotency key; its gate may stop a call.
+#[derive(Debug, Clone, Default)]
+pub struct Lookups {
+    pub keys: Arc<Mutex<Vec<String>>>,
+    pub gate: Arc<Gate>,
+}
+
+impl Lookups {
+    pub fn new() -> Self {
+        Self {
+            keys: Default::default(),
+            gate: Gate::new(),
+        }
+    }
+
+    pub fn tool(&self) -> impl Tool {
+        let this = self.clone();
+        tool(
+            "lookup",
+            "Looks something up",
+            move |args: Value, ctx: ToolContext| {
+                let this = this.clone();
+                async move {
+                    this.keys.lock().unwrap().push(ctx.idempotency_key.clone());
+                    this.gate.pass().await;
+                    Ok::<Value, mastra_core::ToolError>(json!({ "found": args["round"] }))
+                }
+            },
+        )
+    }
+
+    pub fn keys(&self) -> Vec<String> {
+        self.keys.lock().unwrap().clone()
+    }
+}
+
+/// Backends shared by every instance of one deployment.
+#[derive(Debug, Clone)]
+pub struct Deployment {
+    pub pubsub: Arc<EventEmitterPubSub>,
+    pub cache: Arc<InMemoryServerCache>,
+    pub runs: Arc<InMemoryRunStore>,
+    pub store: Arc<InMemoryWorkflowStore>,
+    pub leases: Arc<dyn LeaseProvider>,
+}
+
+impl Deployment {
+    pub fn new() -> Self {
+        let pubsub = Arc::new(EventEmitterPubSub::new());
+        let leases = pubsub.lease_provider().unwrap();
+        Self {
+            pubsub,
+            cache: Arc::new(InMemoryServerCache::new()),
+            runs: Arc::new(InMemoryRunStore::new()),
+            store: Arc::new(InMemoryWorkflowStore::new()),
+            leases,
+        }
+    }
+
+    /// One instance: its own engine and durable agent over the shared backends.
+    pub fn instance(&self, id: &str, agent: Agent) -> (EventedEngine, DurableAgent) {
+        let pubsub: Arc<dyn PubSub> = self.pubsub.clone();
+        let engine = EventedEngine::builder(pubsub)
+            .store(self.store.clone())
+            .leases(self.leases.clone())
+            .lease_ttl(LEASE_TTL)
+            .instance_id(id)
+            .build();
+        let durable = create_evented_agent(agent, &engine)
+            .cache(self.cache.clone())
+            .run_store(self.runs.clone())
+            .build();
+        engine.register(&durable);
+        (engine, durable)
+    }
+}
+
+pub fn agent(model: &RoundModel, lookups: &Lookups) -> Agent {
+    Agent::builder("researcher", model.clone())
+        .tool(lookups.tool())
+        .build()
+}
