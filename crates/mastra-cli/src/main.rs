@@ -64,13 +64,20 @@ async fn run(options: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         false => "no auth",
     };
     // The first line names the address (with `--port 0`, the one picked), for scripts.
-    println!(
+    say(&format!(
         "mastra: listening on http://{}/api ({auth})",
         listener.local_addr()?
-    );
+    ));
     serve_on(listener, mastra, config, termination_signal()).await?;
-    println!("mastra: stopped");
+    say("mastra: stopped");
     Ok(())
+}
+
+/// Prints a line; a closed stdout (its reader went away) is no reason to fail.
+fn say(line: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{line}").and_then(|()| stdout.flush());
 }
 
 /// `demo-agent`: durable, the demo model and tools, in-memory pubsub, cache and run store.

@@ -211,3 +211,34 @@ async fn observing_a_live_run_follows_it_to_its_finish() {
     }
     assert_eq!(rest.len(), a.len());
 }
+
+#[tokio::test]
+async fn any_disconnect_point_resumes_without_gap_or_repeat() {
+    let server = TestServer::demo().await;
+    for hang_up_after in [1, 2, 3, 5, 8, 13, 17] {
+        let response = server
+            .post(
+                "/agents/demo-agent/stream",
+                json!({"messages": "count to 12"}),
+            )
+            .await;
+        let mut reader = SseReader::new(response);
+        let mut seen = Vec::new();
+        while seen.len() < hang_up_after {
+            seen.push(reader.next_data().await.unwrap());
+        }
+        drop(reader);
+        let run_id = seen[0]["runId"].as_str().unwrap();
+        let rest = server
+            .post_sse(
+                "/agents/demo-agent/observe",
+                json!({"runId": run_id, "offset": hang_up_after}),
+            )
+            .await;
+        let full = full_log(&server, run_id).await;
+        assert_eq!(&full[hang_up_after..], &rest[..], "after {hang_up_after}");
+        let full_types: Vec<String> = full.iter().map(chunk_type_of).collect();
+        assert_eq!(types(&seen), full_types[..hang_up_after]);
+        assert_eq!(rest.last().unwrap()["type"], "finish");
+    }
+}

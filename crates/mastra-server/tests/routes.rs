@@ -168,3 +168,21 @@ async fn cors_answers_preflights_for_configured_origins() {
         .get("access-control-allow-origin")
         .is_none());
 }
+
+#[tokio::test]
+async fn fifty_concurrent_streams_each_get_their_own_run() {
+    let server = TestServer::demo().await;
+    let streams = (1..=50).map(|n| {
+        server.post_sse(
+            "/agents/demo-agent/stream",
+            json!({"messages": format!("count to {n}")}),
+        )
+    });
+    let results = futures::future::join_all(streams).await;
+    let mut run_ids = std::collections::HashSet::new();
+    for (n, chunks) in (1..=50).zip(results) {
+        let expected: Vec<String> = (1..=n).map(|i| i.to_string()).collect();
+        assert_eq!(text_of(&chunks), expected.join(" "));
+        assert!(run_ids.insert(chunks[0]["runId"].as_str().unwrap().to_owned()));
+    }
+}
