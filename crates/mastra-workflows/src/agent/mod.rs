@@ -4,6 +4,7 @@
 //! whose worker died is continued from its last completed step.
 
 mod builder;
+mod callbacks;
 mod recovery;
 mod step;
 
@@ -156,8 +157,9 @@ impl EventedEngine {
             cancel_requested: false,
             data: serde_json::to_value(&checkpoint).map_err(DurableError::Encoding)?,
         };
+        let callbacks = callbacks::relay_terminal(ctx, &run_id, run.callbacks).await?;
         self.inner.store.put(&record).await?;
-        lock(&self.inner.local).insert(run_id.clone(), (run.callbacks, run.abort));
+        lock(&self.inner.local).insert(run_id.clone(), (callbacks, run.abort));
         self.enqueue(&Task::new(workflow_id, run_id, step)).await?;
         Ok(())
     }

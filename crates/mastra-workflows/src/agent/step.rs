@@ -60,15 +60,14 @@ impl EventedEngine {
         let Some(record) = store.load(run_id).await? else {
             return Ok(()); // finished meanwhile: a duplicate message
         };
-        if record.phase != RunPhase::Active || record.step != task.step {
-            // A redelivered message whose step got done: its owner may have died before
-            // queueing the next one, so queue it (a duplicate is dropped here again).
-            if record.phase == RunPhase::Active && record.step > task.step && attempt > 1 {
-                let next = Task::new(record.workflow_id.clone(), run_id.clone(), record.step);
-                self.enqueue(&next).await?;
-            }
+        // A message whose step is done is a duplicate, unless it was redelivered: then its
+        // owner may have died between storing the step and queueing the next one, so the
+        // next one is taken here (under the lease; its own message, if any, is dropped).
+        let redelivered = attempt > 1 && record.step > task.step;
+        if record.phase != RunPhase::Active || (record.step != task.step && !redelivered) {
             return Ok(());
         }
+        let step = record.step;
         let checkpoint: Checkpoint = serde_json::from_value(record.data.clone())?;
         if claim.generation > record.generation + 1 {
             // Someone claimed the run since its last checkpoint and may have started this
@@ -76,7 +75,7 @@ impl EventedEngine {
             if !store.fence(run_id, claim.generation).await? {
                 return Err(superseded(run_id));
             }
-            announce_claim(ctx, run_id, claim.generation, &checkpoint, task.step).await?;
+            announce_claim(ctx, run_id, claim.generation, &checkpoint, step).await?;
         }
         if record.cancel_requested {
             abort.abort();
@@ -112,7 +111,7 @@ impl EventedEngine {
             None => checkpoint.log_len,
         };
         let mut next = StoredRun {
-            step: task.step + 1,
+            step: step + 1,
             generation: claim.generation,
             cancel_requested: false,
             ..record

@@ -12,8 +12,13 @@ use mastra_core::{
     Tool, ToolContext, Usage,
 };
 use mastra_durable::{DurableAgent, InMemoryRunStore};
-use mastra_pubsub::{EventEmitterPubSub, LeaseProvider, PubSub};
-use mastra_workflows::{create_evented_agent, EventedEngine, InMemoryWorkflowStore};
+use mastra_pubsub::{
+    Event, EventEmitterPubSub, EventType, Lease, LeaseProvider, PubSub, PubSubError,
+};
+use mastra_workflows::{
+    create_evented_agent, EventedEngine, InMemoryWorkflowStore, StoredRun, WorkflowError,
+    WorkflowStore,
+};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -222,3 +227,181 @@ pub fn agent(model: &RoundModel, lookups: &Lookups) -> Agent {
         .tool(lookups.tool())
         .build()
 }
+
+/// A workflow store that hangs for good right after storing the checkpoint of step
+/// `freeze_at`, as a process dying between storing a step and queueing the next would.
+#[derive(Debug)]
+pub struct FreezingStore {
+    pub inner: Arc<InMemoryWorkflowStore>,
+    pub freeze_at: u64,
+    pub frozen: Notify,
+}
+
+#[async_trait]
+impl WorkflowStore for FreezingStore {
+    async fn put(&self, run: &StoredRun) -> Result<(), WorkflowError> {
+        self.inner.put(run).await
+    }
+    async fn load(&self, run_id: &str) -> Result<Option<StoredRun>, WorkflowError> {
+        self.inner.load(run_id).await
+    }
+    async fn save(&self, run: &StoredRun) -> Result<bool, WorkflowError> {
+        let saved = self.inner.save(run).await?;
+        if run.step == self.freeze_at {
+            self.frozen.notify_one();
+            std::future::pending::<()>().await;
+        }
+        Ok(saved)
+    }
+    async fn fence(&self, run_id: &str, generation: u64) -> Result<bool, WorkflowError> {
+        self.inner.fence(run_id, generation).await
+    }
+    async fn request_cancel(&self, run_id: &str) -> Result<bool, WorkflowError> {
+        self.inner.request_cancel(run_id).await
+    }
+    async fn remove(&self, run_id: &str, generation: u64) -> Result<bool, WorkflowError> {
+        self.inner.remove(run_id, generation).await
+    }
+    async fn list(&self) -> Result<Vec<String>, WorkflowError> {
+        self.inner.list().await
+    }
+}
+
+/// Leases whose renewals by one owner hang while it is "stopped" (as SIGSTOP would), then
+/// go through (and fail, once someone else took the lease).
+#[derive(Debug)]
+pub struct StoppableLeases {
+    pub inner: Arc<dyn LeaseProvider>,
+    pub stopped: Mutex<Option<String>>,
+    pub continued: Notify,
+}
+
+impl StoppableLeases {
+    pub fn stop(&self, owner: &str) {
+        *self.stopped.lock().unwrap() = Some(owner.to_owned());
+    }
+
+    pub fn resume(&self) {
+        self.stopped.lock().unwrap().take();
+        self.continued.notify_waiters();
+    }
+}
+
+#[async_trait]
+impl LeaseProvider for StoppableLeases {
+    async fn acquire(
+        &self,
+        key: &str,
+        owner: &str,
+        ttl: Duration,
+    ) -> Result<Option<Lease>, PubSubError> {
+        self.inner.acquire(key, owner, ttl).await
+    }
+    async fn renew(&self, key: &str, owner: &str, ttl: Duration) -> Result<bool, PubSubError> {
+        loop {
+            let continued = self.continued.notified();
+            if self.stopped.lock().unwrap().as_deref() != Some(owner) {
+                break;
+            }
+            continued.await;
+        }
+        self.inner.renew(key, owner, ttl).await
+    }
+    async fn release(&self, key: &str, owner: &str) -> Result<bool, PubSubError> {
+        self.inner.release(key, owner).await
+    }
+    async fn owner(&self, key: &str) -> Result<Option<String>, PubSubError> {
+        self.inner.owner(key).await
+    }
+}
+
+impl Deployment {
+    /// An instance with its own view of the store and leases (fault injection).
+    pub fn instance_with(
+        &self,
+        id: &str,
+        agent: Agent,
+        store: Arc<dyn WorkflowStore>,
+        leases: Arc<dyn LeaseProvider>,
+    ) -> (EventedEngine, DurableAgent) {
+        let pubsub: Arc<dyn PubSub> = self.pubsub.clone();
+        let engine = EventedEngine::builder(pubsub)
+            .store(store)
+            .leases(leases)
+            .lease_ttl(LEASE_TTL)
+            .instance_id(id)
+            .build();
+        let durable = create_evented_agent(agent, &engine)
+            .cache(self.cache.clone())
+            .run_store(self.runs.clone())
+            .build();
+        engine.register(&durable);
+        (engine, durable)
+    }
+}
+
+/// Counts calls of a callback.
+#[derive(Debug, Clone, Default)]
+pub struct Counter(pub Arc<AtomicUsize>);
+
+impl Counter {
+    pub fn get(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    /// Options whose `on_finish` bumps this counter.
+    pub fn on_finish(&self) -> mastra_core::StreamOptions {
+        let counter = self.0.clone();
+        let mut options = mastra_core::StreamOptions::new();
+        options.callbacks.on_finish = Some(Arc::new(move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+        }));
+        options
+    }
+
+    /// Waits until the count is `n` (1 s at most), then a little longer to see it stay.
+    pub async fn settles_at(&self, n: usize) -> usize {
+        for _ in 0..100 {
+            if self.get() >= n {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        self.get()
+    }
+}
+
+/// Every envelope of the run from index 0 to its end, as an observer sees them.
+pub async fn envelopes(durable: &DurableAgent, run_id: &str) -> Vec<Arc<Event>> {
+    let mut events = durable.observe(run_id, 0).await.unwrap();
+    let mut all = Vec::new();
+    while let Some(event) = events.next().await {
+        all.push(event.unwrap());
+    }
+    all
+}
+
+/// The text a client assembles from envelopes, applying `ownership-claimed`: the text
+/// deltas from its `voidFrom` index on are dropped.
+pub fn client_text(events: &[Arc<Event>]) -> String {
+    let mut deltas: Vec<(u64, String)> = Vec::new();
+    for event in events {
+        if event.kind == EventType::OwnershipClaimed {
+            if let Some(void_from) = event.data["voidFrom"].as_u64() {
+                deltas.retain(|(index, _)| *index < void_from);
+            }
+        }
+        if event.data["type"] == "text-delta" {
+            let text = event.data["payload"]["text"].as_str().unwrap_or_default();
+            deltas.push((event.index.unwrap(), text.to_owned()));
+        }
+    }
+    deltas.into_iter().map(|(_, text)| text).collect()
+}
+
+pub fn count(events: &[Arc<Event>], kind: EventType) -> usize {
+    events.iter().filter(|e| e.kind == kind).count()
+}
+
+pub const FULL_TEXT: &str = "Let me look.Once more.The answer is 42.";
