@@ -90,7 +90,7 @@ impl ScopeFields {
             .map(IdRef::into_id)
             .or_else(|| self.resource_id.clone())
             .or_else(|| {
-                let value = self.request_context.as_ref()?.get(context_key?)?;
+                let value = context_value(self.request_context.as_ref()?, context_key?)?;
                 match value {
                     Value::String(id) => Some(id.clone()),
                     other => other.get("id")?.as_str().map(str::to_owned),
@@ -104,6 +104,23 @@ impl ScopeFields {
         memory
             .map(IdRef::into_id)
             .or_else(|| self.thread_id.clone())
+    }
+}
+
+/// `requestContext[key]`, whether the context is an object or a list of `[key, value]`
+/// entries (a serialized `Map`).
+fn context_value<'a>(context: &'a Value, key: &str) -> Option<&'a Value> {
+    match context {
+        Value::Object(map) => map.get(key),
+        Value::Array(entries) => {
+            entries
+                .iter()
+                .find_map(|entry| match entry.as_array()?.as_slice() {
+                    [k, v] if k.as_str() == Some(key) => Some(v),
+                    _ => None,
+                })
+        }
+        _ => None,
     }
 }
 
@@ -206,6 +223,10 @@ mod tests {
             serde_json::from_value(json!({"requestContext": {"tenant": "carol"}})).unwrap();
         assert_eq!(scope.resource(None), None);
         assert_eq!(scope.resource(Some("tenant")).as_deref(), Some("carol"));
+        let scope: ScopeFields =
+            serde_json::from_value(json!({"requestContext": [["tenant", {"id": "dave"}]]}))
+                .unwrap();
+        assert_eq!(scope.resource(Some("tenant")).as_deref(), Some("dave"));
     }
 
     #[test]
