@@ -1,5 +1,5 @@
 //! Events per second through `CachingPubSub` over `RedisServerCache` + `RedisPubSub` to
-//! one observer (100-byte and 1 KB payloads), replay of 10,000 events from Redis, and, as
+//! one observer (100-byte and 1 KB payloads), the producer alone, replay of 10,000 events from Redis, and, as
 //! the ceiling, `redis-benchmark` on the same server (one connection, then 50).
 //!
 //! Needs the Redis at `REDIS_URL` (default 127.0.0.1:6379) and `redis-benchmark` on the
@@ -118,6 +118,40 @@ fn pipeline(c: &mut Criterion) {
     group.finish();
 }
 
+/// The producer side alone: `publish_event` (log append, then queued publish) with no
+/// observer, to separate the producer's cost from the observer's.
+fn producer(c: &mut Criterion) {
+    let runtime = runtime();
+    let caching = runtime.block_on(caching());
+    let mut group = c.benchmark_group("redis_pipeline/producer_only");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(EVENTS));
+    group.bench_function("100", |b| {
+        b.to_async(&runtime).iter_custom(|iterations| {
+            let caching = caching.clone();
+            async move {
+                let mut total = Duration::ZERO;
+                for _ in 0..iterations {
+                    let run = uuid::Uuid::new_v4().to_string();
+                    let topic = format!("agent.stream.{run}");
+                    let started = Instant::now();
+                    for n in 0..EVENTS {
+                        caching
+                            .publish_event(&topic, event(&run, 100, n), PublishOptions::default())
+                            .await
+                            .unwrap();
+                    }
+                    caching.inner().flush().await.unwrap();
+                    total += started.elapsed();
+                    caching.clear_topic(&topic).await.unwrap();
+                }
+                total
+            }
+        });
+    });
+    group.finish();
+}
+
 fn replay(c: &mut Criterion) {
     let runtime = runtime();
     let caching = runtime.block_on(caching());
@@ -220,5 +254,5 @@ fn ceiling(_: &mut Criterion) {
         .output();
 }
 
-criterion_group!(benches, ceiling, pipeline, replay);
+criterion_group!(benches, ceiling, producer, pipeline, replay);
 criterion_main!(benches);

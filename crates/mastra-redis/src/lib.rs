@@ -36,7 +36,7 @@
 //! | piece | Redis |
 //! |---|---|
 //! | [`RedisServerCache`] | values: JSON strings (`SET PX`); logs: lists, appended by one Lua script (index = `LLEN`, `RPUSH` with `"index"` first, `:counter` kept in step, `PEXPIRE` of both) |
-//! | [`RedisPubSub`] fan-out | `PUBLISH`/`SUBSCRIBE`, one channel per topic, resubscribed after a reconnect, then `Delivery::Reconnected` |
+//! | [`RedisPubSub`] fan-out | `PUBLISH`/`SUBSCRIBE`, one channel per topic, resubscribed after a reconnect, then `Delivery::Reconnected`; publishes are queued and sent in order as pipelines (`flush` waits for them) |
 //! | [`RedisPubSub`] groups | Streams: `XADD MAXLEN ~`, `XREADGROUP`, `XACK`, nack and dead consumers via `XAUTOCLAIM` |
 //! | [`RedisLeases`] | `SET NX PX` plus a generation `INCR` in one script; renew/release compare-and-set |
 //!
