@@ -7,7 +7,7 @@
 
 mod support;
 
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -71,7 +71,7 @@ async fn a_run_executed_in_one_process_is_observed_from_the_middle_in_another() 
     let shared = support::unique_config();
     let run = uuid::Uuid::new_v4().to_string();
     let spec = format!("{}|{}|{run}", shared.key_prefix, shared.channel_prefix);
-    let mut executor = Command::new(std::env::current_exe().unwrap())
+    let executor = Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
             "a_run_executed_in_one_process_is_observed_from_the_middle_in_another",
@@ -79,6 +79,8 @@ async fn a_run_executed_in_one_process_is_observed_from_the_middle_in_another() 
             "--quiet",
         ])
         .env(ROLE, spec)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("start the executor process");
 
@@ -106,9 +108,12 @@ async fn a_run_executed_in_one_process_is_observed_from_the_middle_in_another() 
         indices.push(event.index.unwrap());
         last_kind = Some(event.kind.clone());
     }
+    let output = executor.wait_with_output().unwrap();
     assert!(
-        executor.wait().unwrap().success(),
-        "the executor process failed"
+        output.status.success(),
+        "the executor process failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
     );
     assert_eq!(indices, (50..=EVENTS).collect::<Vec<_>>());
     assert_eq!(last_kind, Some(EventType::Finish));
