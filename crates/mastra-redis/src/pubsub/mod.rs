@@ -6,6 +6,7 @@ mod channel;
 mod fanout;
 mod groups;
 mod publisher;
+mod replies;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
