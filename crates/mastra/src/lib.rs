@@ -12,6 +12,7 @@
 //! | [`openai`] | `mastra-openai` (feature `openai`, on by default) | OpenAI-compatible provider |
 //! | `redis` | `mastra-redis` (feature `redis`) | Redis cache, pubsub and leases for multi-process runs |
 //! | `server` | `mastra-server` (feature `server`) | the HTTP edge: upstream's agent routes over axum, resumable SSE |
+//! | `inngest` | `mastra-inngest` (feature `inngest`) | the Inngest SDK protocol: a serve endpoint with memoized steps, signatures, sync and events |
 //!
 //! ```
 //! use futures::StreamExt;
@@ -45,3 +46,5 @@ pub use mastra_pubsub as pubsub;
 pub use mastra_redis as redis;
 #[cfg(feature = "server")]
 pub use mastra_server as server;
+#[cfg(feature = "inngest")]
+pub use mastra_inngest as inngest;
