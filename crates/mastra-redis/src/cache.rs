@@ -86,9 +86,11 @@ impl ServerCache for RedisServerCache {
     }
 
     async fn delete(&self, key: &str) -> Result<(), CacheError> {
+        // A log's `:counter` is part of the log (upstream's layout): it goes with it.
         let full = self.redis_key(key);
+        let keys = vec![full.clone(), format!("{full}:counter")];
         self.connection
-            .with_retry(|client, _| client.unlink::<(), _>(&full))
+            .with_retry(|client, _| client.unlink::<(), _>(keys.clone()))
             .await
             .map_err(|error| cache_error(key, "value", error))
     }

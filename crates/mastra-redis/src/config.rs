@@ -81,6 +81,9 @@ pub struct RedisConfig {
     pub claim_timeout: Duration,
     /// Consumer groups: approximate cap (`MAXLEN ~`) of a topic's stream.
     pub stream_max_len: u64,
+    /// Consumer groups: a topic's stream (with its groups) is deleted after this long
+    /// without a publish or a join, so streams of finished runs do not pile up.
+    pub stream_ttl: Duration,
     /// Fan-out: how many events a local reader may fall behind before it is told it lagged.
     pub live_capacity: usize,
 }
@@ -105,6 +108,7 @@ impl RedisConfig {
             retry: RetryPolicy::default(),
             claim_timeout: Duration::from_secs(30),
             stream_max_len: 10_000,
+            stream_ttl: Duration::from_secs(24 * 3600),
             live_capacity: 4_096,
         }
     }
@@ -192,6 +196,12 @@ impl RedisConfig {
     /// These settings with another cap on consumer-group streams.
     pub fn with_stream_max_len(mut self, max_len: u64) -> Self {
         self.stream_max_len = max_len;
+        self
+    }
+
+    /// These settings with another idle lifetime of consumer-group streams.
+    pub fn with_stream_ttl(mut self, ttl: Duration) -> Self {
+        self.stream_ttl = ttl;
         self
     }
 

@@ -37,11 +37,12 @@ return len
 "#;
 
 /// Publishes one event. KEYS: the topic's group stream. ARGV: fan-out channel, event
-/// JSON, stream cap, wake channel. The stream exists only while the topic has consumer
-/// groups, so topics without groups cost one `PUBLISH`.
+/// JSON, stream cap, wake channel, stream TTL ms. The stream exists only while the topic
+/// has consumer groups, so topics without groups cost one `PUBLISH`.
 pub(crate) const PUBLISH: &str = r#"
 if redis.call('EXISTS', KEYS[1]) == 1 then
   redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'event', ARGV[2])
+  redis.call('PEXPIRE', KEYS[1], ARGV[5])
   redis.call('PUBLISH', ARGV[4], 'new')
 end
 return redis.call('PUBLISH', ARGV[1], ARGV[2])

@@ -69,6 +69,16 @@ async fn members_in_two_processes_share_a_group_and_local_only_stays_local() {
     let mut member_a = a.subscribe_group(topic, "g").await.unwrap();
     let mut member_b = b.subscribe_group(topic, "g").await.unwrap();
     let mut fan_b = b.subscribe(topic).await.unwrap();
+    let mut redis = support::inspector().await;
+    let stream_ttl: i64 = redis::cmd("PTTL")
+        .arg(a.stream_key(topic))
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert!(
+        (1..=300_000).contains(&stream_ttl),
+        "group streams expire when idle: PTTL {stream_ttl}"
+    );
     for n in 0..20 {
         let event = Event::new(EventType::Chunk, "run-x", json!({ "n": n })).with_index(n);
         a.publish(topic, event, PublishOptions::default())

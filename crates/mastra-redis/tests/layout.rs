@@ -99,6 +99,12 @@ async fn ttl_zero_leaves_keys_without_expiry_and_values_are_json_strings() {
     assert_eq!(raw, r#"{"a":[1,2]}"#);
     let entries: Vec<String> = redis.lrange(format!("{prefix}log"), 0, -1).await.unwrap();
     assert_eq!(entries, vec![r#"{"index":0}"#.to_owned()]);
+    cache.delete("log").await.unwrap();
+    let left: u64 = redis
+        .exists(&[format!("{prefix}log"), format!("{prefix}log:counter")])
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "deleting a log deletes its counter too");
     cache.clear().await.unwrap();
 }
 

@@ -41,8 +41,13 @@ fn command(name: &'static str) -> CustomCommand {
     CustomCommand::new_static(name, None, false)
 }
 
-/// Creates the group at the stream's end (and the stream), unless it exists.
-pub(crate) async fn create_group(client: &Client, keys: &GroupKeys) -> Result<(), FredError> {
+/// Creates the group at the stream's end (and the stream), unless it exists, and
+/// refreshes the stream's idle lifetime.
+pub(crate) async fn create_group(
+    client: &Client,
+    keys: &GroupKeys,
+    stream_ttl: &str,
+) -> Result<(), FredError> {
     let args: Vec<Value> = vec![
         "CREATE".into(),
         keys.stream.as_str().into(),
@@ -51,9 +56,14 @@ pub(crate) async fn create_group(client: &Client, keys: &GroupKeys) -> Result<()
         "MKSTREAM".into(),
     ];
     match client.custom::<Value, _>(command("XGROUP"), args).await {
-        Err(error) if error.details().contains("BUSYGROUP") => Ok(()),
-        outcome => outcome.map(drop),
+        Err(error) if error.details().contains("BUSYGROUP") => {}
+        outcome => outcome.map(drop)?,
     }
+    let args: Vec<Value> = vec![keys.stream.as_str().into(), stream_ttl.into()];
+    client
+        .custom::<Value, _>(command("PEXPIRE"), args)
+        .await
+        .map(drop)
 }
 
 /// One member of a group.
@@ -85,7 +95,9 @@ impl Member {
                     failures = failures.saturating_add(1);
                     tracing::warn!(%error, stream = %self.keys.stream, "group read failed");
                     if error.details().contains("NOGROUP") {
-                        let _ = create_group(self.connection.client(), &self.keys).await;
+                        // The stream expired or was cleared while this member lives.
+                        let ttl = super::millis(self.connection.config().stream_ttl);
+                        let _ = create_group(self.connection.client(), &self.keys, &ttl).await;
                     }
                     let backoff = Duration::from_millis(50 * u64::from(failures.min(20)));
                     tokio::time::sleep(backoff).await;

@@ -97,6 +97,7 @@ impl PubSub for RedisPubSub {
             json.into(),
             config.stream_max_len.to_string().into(),
             self.wake_channel(topic).into(),
+            millis(config.stream_ttl).into(),
         ];
         self.fanout.sending(&channel, &event.id);
         let queued = self.publisher.publish(Publish {
@@ -138,7 +139,8 @@ impl PubSub for RedisPubSub {
         let _ = self.publisher.flush().await;
         // Listen for wake-ups before the group exists, so none is missed.
         let wake = self.fanout.subscribe(&keys.wake, ChannelKind::Wake).await?;
-        create_group(self.connection.client(), &keys)
+        let stream_ttl = millis(self.connection.config().stream_ttl);
+        create_group(self.connection.client(), &keys, &stream_ttl)
             .await
             .map_err(pubsub_error)?;
         let member = Member {
@@ -173,4 +175,12 @@ impl PubSub for RedisPubSub {
     fn lease_provider(&self) -> Option<Arc<dyn LeaseProvider>> {
         Some(self.leases.clone())
     }
+}
+
+/// A duration in whole milliseconds (at least 1), as Redis arguments want it.
+pub(crate) fn millis(duration: std::time::Duration) -> String {
+    u64::try_from(duration.as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1)
+        .to_string()
 }

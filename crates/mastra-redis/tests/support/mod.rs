@@ -22,6 +22,7 @@ pub(crate) fn unique_config() -> RedisConfig {
         .with_pool_size(2)
         .with_key_prefix(format!("mastra-test:{id}:cache:"))
         .with_channel_prefix(format!("mastra-test:{id}:pubsub:"))
+        .with_stream_ttl(std::time::Duration::from_secs(300))
 }
 
 /// Connects, or fails the test with a clear message.
