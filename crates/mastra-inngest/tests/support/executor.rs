@@ -1,0 +1,340 @@
+//! A fake Inngest server: `/fn/register`, `/e/{key}` and the `use_api` endpoints, plus an
+//! executor that drives Call Requests over HTTP with the server's rules
+//! (inngest-protocol.md §1.8-1.9 and §5, corrected by the recorded traces).
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use mastra_inngest::signature::signature_header;
+use mastra_inngest::Event;
+use serde_json::{json, Map, Value};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// What the fake server received.
+#[derive(Debug, Default)]
+pub struct FakeState {
+    pub registrations: Vec<(HeaderMap, Option<String>, Value)>,
+    pub events: Vec<Event>,
+    /// `use_api` payloads by run id: (events, steps).
+    pub trimmed: HashMap<String, (Value, Value)>,
+    pub api_headers: Vec<HeaderMap>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct FakeInngest {
+    pub state: Arc<Mutex<FakeState>>,
+}
+
+impl FakeInngest {
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/fn/register", post(register))
+            .route("/e/{key}", post(receive))
+            .route("/v0/runs/{run_id}/{part}", get(trimmed))
+            .with_state(self.clone())
+    }
+
+    pub fn events(&self) -> Vec<Event> {
+        self.state.lock().unwrap().events.clone()
+    }
+}
+
+async fn register(
+    State(fake): State<FakeInngest>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> (StatusCode, String) {
+    fake.state
+        .lock()
+        .unwrap()
+        .registrations
+        .push((headers, query, body));
+    // The dev server answers JSON as text/plain.
+    (
+        StatusCode::OK,
+        json!({"ok": true, "modified": true, "sync_id": "s1", "app_id": "a1"}).to_string(),
+    )
+}
+
+async fn receive(
+    State(fake): State<FakeInngest>,
+    Path(_key): Path<String>,
+    Json(body): Json<Value>,
+) -> String {
+    let events: Vec<Event> = match body {
+        Value::Array(_) => serde_json::from_value(body).unwrap(),
+        single => vec![serde_json::from_value(single).unwrap()],
+    };
+    let mut state = fake.state.lock().unwrap();
+    let mut ids = Vec::new();
+    for mut event in events {
+        let id = format!("evt-{}", state.events.len());
+        event.id.get_or_insert(id.clone());
+        event.ts.get_or_insert(1_795_973_196_471);
+        event.user.get_or_insert(json!({}));
+        ids.push(event.id.clone().unwrap());
+        state.events.push(event);
+    }
+    json!({"ids": ids, "status": 200}).to_string()
+}
+
+async fn trimmed(
+    State(fake): State<FakeInngest>,
+    Path((run_id, part)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> (StatusCode, Json<Value>) {
+    let mut state = fake.state.lock().unwrap();
+    state.api_headers.push(headers);
+    match (state.trimmed.get(&run_id), part.as_str()) {
+        (Some((events, _)), "batch") => (StatusCode::OK, Json(events.clone())),
+        (Some((_, steps)), "actions") => (StatusCode::OK, Json(steps.clone())),
+        _ => (StatusCode::NOT_FOUND, Json(json!({"error": "no such run"}))),
+    }
+}
+
+/// One Call Request and its answer.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    pub step_id: String,
+    pub attempt: u32,
+    pub disable_immediate_execution: bool,
+    pub status: u16,
+    pub no_retry: Option<String>,
+    pub body: Value,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunEnd {
+    Completed(Value),
+    Failed { status: u16, body: Value },
+}
+
+/// The server-side state of one run.
+#[derive(Debug)]
+pub struct Run {
+    pub run_id: String,
+    pub fn_id: String,
+    pub event: Event,
+    pub steps: Map<String, Value>,
+    pub stack: Vec<String>,
+    pub attempt: u32,
+    pub max_attempts: u32,
+    pub planned: VecDeque<String>,
+    pub requests: u32,
+    pub use_api: bool,
+}
+
+impl Run {
+    pub fn new(fn_id: &str, event: Event, max_attempts: u32) -> Self {
+        Self {
+            run_id: format!("run-{fn_id}"),
+            fn_id: fn_id.to_owned(),
+            event,
+            steps: Map::new(),
+            stack: Vec::new(),
+            attempt: 0,
+            max_attempts,
+            planned: VecDeque::new(),
+            requests: 0,
+            use_api: false,
+        }
+    }
+}
+
+/// Plays the Inngest executor against a serve URL.
+#[derive(Debug)]
+pub struct Executor {
+    pub serve_url: String,
+    /// Signs every request with this key when set.
+    pub signing_key: Option<String>,
+    pub fake: FakeInngest,
+    pub log: Vec<Exchange>,
+    /// How long a WaitForEvent waits for a matching event before its memo is `null`.
+    pub wait_timeout: Duration,
+    http: reqwest::Client,
+}
+
+pub enum Progress {
+    Continue,
+    Done(RunEnd),
+}
+
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+impl Executor {
+    pub fn new(serve_url: String, fake: FakeInngest) -> Self {
+        Self {
+            serve_url,
+            signing_key: None,
+            fake,
+            log: Vec::new(),
+            wait_timeout: Duration::from_secs(5),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// Sends one Call Request (targeted when a planned step waits) and folds the answer
+    /// into the run.
+    pub async fn call(&mut self, run: &mut Run) -> Progress {
+        let target = run.planned.pop_front();
+        let step_id = target.clone().unwrap_or_else(|| "step".to_owned());
+        let event = serde_json::to_value(&run.event).unwrap();
+        let mut body = json!({
+            "event": event,
+            "events": [event],
+            "steps": run.steps,
+            "ctx": {
+                "run_id": run.run_id, "attempt": run.attempt, "max_attempts": run.max_attempts,
+                "fn_id": "00000000-0000-0000-0000-000000000000", "step_id": "step", "env": "",
+                "disable_immediate_execution": target.is_some(), "use_api": run.use_api,
+                "stack": {"stack": run.stack, "current": run.stack.len()},
+            },
+            "version": if run.requests == 0 { -1 } else { 2 },
+            "use_api": run.use_api,
+            "defers": {},
+        });
+        if run.use_api {
+            self.fake.state.lock().unwrap().trimmed.insert(
+                run.run_id.clone(),
+                (body["events"].clone(), body["steps"].clone()),
+            );
+            body["events"] = json!([]);
+            body["event"] = json!({"name": run.event.name, "data": {}});
+            body["steps"] = json!({});
+        }
+        run.requests += 1;
+        let bytes = serde_json::to_vec(&body).unwrap();
+        let url = format!("{}?fnId={}&stepId={step_id}", self.serve_url, run.fn_id);
+        let mut request = self
+            .http
+            .post(url)
+            .header("content-type", "application/json");
+        if let Some(key) = &self.signing_key {
+            request = request.header("X-Inngest-Signature", signature_header(&bytes, key, now()));
+        }
+        let response = request.body(bytes).send().await.unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let answer: Value =
+            serde_json::from_slice(&response.bytes().await.unwrap()).unwrap_or(Value::Null);
+        // The executor's IsSDK check: every answer must say it comes from an SDK.
+        assert!(
+            headers.contains_key("x-inngest-sdk"),
+            "no X-Inngest-SDK on {status}"
+        );
+        assert_eq!(headers["x-inngest-req-version"], "2");
+        let no_retry = headers
+            .get("x-inngest-no-retry")
+            .map(|v| v.to_str().unwrap().to_owned());
+        self.log.push(Exchange {
+            step_id,
+            attempt: run.attempt,
+            disable_immediate_execution: target.is_some(),
+            status,
+            no_retry: no_retry.clone(),
+            body: answer.clone(),
+        });
+        match status {
+            200 => Progress::Done(RunEnd::Completed(answer)),
+            206 => {
+                for op in answer.as_array().cloned().unwrap_or_default() {
+                    self.fold(run, op).await;
+                }
+                Progress::Continue
+            }
+            _ if no_retry.as_deref() == Some("true") || status == 400 => {
+                Progress::Done(RunEnd::Failed {
+                    status,
+                    body: answer,
+                })
+            }
+            _ => {
+                run.attempt += 1;
+                if run.attempt >= run.max_attempts {
+                    return Progress::Done(RunEnd::Failed {
+                        status,
+                        body: answer,
+                    });
+                }
+                Progress::Continue
+            }
+        }
+    }
+
+    async fn fold(&mut self, run: &mut Run, op: Value) {
+        let id = op["id"].as_str().unwrap().to_owned();
+        match op["op"].as_str().unwrap() {
+            "StepRun" => self.complete(run, id, json!({"data": op["data"]})),
+            "StepPlanned" => run.planned.push_back(id),
+            "StepError" => {
+                run.attempt += 1;
+                if run.attempt >= run.max_attempts {
+                    self.complete(run, id, json!({"error": strip(&op["error"])}));
+                }
+            }
+            "StepFailed" => self.complete(run, id, json!({"error": strip(&op["error"])})),
+            "Sleep" => self.complete(run, id, Value::Null),
+            "WaitForEvent" => {
+                let name = op["opts"]["event"]
+                    .as_str()
+                    .or(op["name"].as_str())
+                    .unwrap()
+                    .to_owned();
+                let memo = self.wait_for(&name).await;
+                self.complete(run, id, memo);
+            }
+            other => panic!("unexpected opcode {other}: {op}"),
+        }
+    }
+
+    fn complete(&self, run: &mut Run, id: String, memo: Value) {
+        run.steps.insert(id.clone(), memo);
+        run.stack.push(id);
+        run.attempt = 0;
+    }
+
+    /// The first event named `name` sent to the fake event API, or `null` on timeout.
+    async fn wait_for(&self, name: &str) -> Value {
+        let deadline = tokio::time::Instant::now() + self.wait_timeout;
+        loop {
+            if let Some(event) = self.fake.events().into_iter().find(|e| e.name == name) {
+                return serde_json::to_value(event).unwrap();
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Value::Null;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Calls until the run ends.
+    pub async fn run_to_end(&mut self, run: &mut Run) -> RunEnd {
+        for _ in 0..100 {
+            if let Progress::Done(end) = self.call(run).await {
+                return end;
+            }
+        }
+        panic!("the run did not end in 100 requests");
+    }
+}
+
+/// The memoized error keeps only `{name, message, stack}`.
+fn strip(error: &Value) -> Value {
+    let mut out = Map::new();
+    for key in ["name", "message", "stack"] {
+        if let Some(v) = error.get(key) {
+            out.insert(key.to_owned(), v.clone());
+        }
+    }
+    Value::Object(out)
+}
