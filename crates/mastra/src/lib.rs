@@ -13,6 +13,7 @@
 //! | `redis` | `mastra-redis` (feature `redis`) | Redis cache, pubsub and leases for multi-process runs |
 //! | `server` | `mastra-server` (feature `server`) | the HTTP edge: upstream's agent routes over axum, resumable SSE |
 //! | `inngest` | `mastra-inngest` (feature `inngest`) | the Inngest SDK protocol: a serve endpoint with memoized steps, signatures, sync and events |
+//! | `client` | `mastra-client` (feature `client`) | a Rust client of the agent routes, with streams that resume by themselves |
 //!
 //! ```
 //! use futures::StreamExt;
@@ -37,8 +38,12 @@
 //! ```
 
 pub use mastra_cache as cache;
+#[cfg(feature = "client")]
+pub use mastra_client as client;
 pub use mastra_core as core;
 pub use mastra_durable as durable;
+#[cfg(feature = "inngest")]
+pub use mastra_inngest as inngest;
 #[cfg(feature = "openai")]
 pub use mastra_openai as openai;
 pub use mastra_pubsub as pubsub;
@@ -46,5 +51,3 @@ pub use mastra_pubsub as pubsub;
 pub use mastra_redis as redis;
 #[cfg(feature = "server")]
 pub use mastra_server as server;
-#[cfg(feature = "inngest")]
-pub use mastra_inngest as inngest;
