@@ -405,3 +405,15 @@ pub fn count(events: &[Arc<Event>], kind: EventType) -> usize {
 }
 
 pub const FULL_TEXT: &str = "Let me look.Once more.The answer is 42.";
+
+/// Whether the engine's store holds no active run (the record goes right after the
+/// terminal event is written; give it a moment).
+pub async fn no_active_runs(engine: &EventedEngine) -> bool {
+    for _ in 0..100 {
+        if engine.list_active_runs().await.unwrap().is_empty() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    false
+}
