@@ -153,7 +153,7 @@ async fn abort_of_a_queued_run_ends_it_at_its_next_step() {
     let _workers = worker_engine.start_workers(1).await.unwrap();
     assert_eq!(
         worker_engine.recover_active_runs().await.unwrap(),
-        [run_id.clone()]
+        std::slice::from_ref(&run_id)
     );
     let output = tokio::time::timeout(Duration::from_secs(5), stream.output())
         .await

@@ -42,7 +42,10 @@ async fn a_superseded_executor_writes_nothing_and_calls_no_model() {
     leases.stop("a/0");
     sleep(LEASE_TTL + Duration::from_millis(100)).await;
     let _workers_b = engine_b.start_workers(1).await.unwrap();
-    assert_eq!(engine_b.list_active_runs().await.unwrap(), [run_id.clone()]);
+    assert_eq!(
+        engine_b.list_active_runs().await.unwrap(),
+        std::slice::from_ref(&run_id)
+    );
     assert!(engine_b.recover(&run_id).await.unwrap());
     let output = timeout(WAIT, stream.output()).await.unwrap().unwrap();
     assert_eq!(output.text, FULL_TEXT);
