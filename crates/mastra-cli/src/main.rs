@@ -9,10 +9,15 @@
 //! mastra serve --port 4111 &
 //! curl -N localhost:4111/api/agents/demo-agent/stream -d '{"messages":"count to 5"}'
 //! ```
+//!
+//! `mastra observe demo-agent <runId> [--offset N] [--url http://127.0.0.1:4111]` tails a
+//! run (text, tool calls and results, the finish reason) through `mastra-client`'s
+//! resumable stream, which observes again from the next index after a connection loss.
 
 mod args;
+mod observe;
 
-use args::{Command, ServeArgs, USAGE};
+use args::{Command, ObserveArgs, ServeArgs, USAGE};
 use mastra_core::{demo, Agent};
 use mastra_durable::{create_durable_agent, Mastra};
 use mastra_server::{serve_on, termination_signal, ServerConfig};
@@ -31,20 +36,42 @@ fn main() -> ExitCode {
         Command::Help => println!("{USAGE}"),
         Command::Version => println!("mastra {}", env!("CARGO_PKG_VERSION")),
         Command::Serve(options) => return serve(options),
+        Command::Observe(options) => return tail(&options),
     }
     ExitCode::SUCCESS
 }
 
-fn serve(options: ServeArgs) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+fn runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
-        Ok(runtime) => runtime,
+        Ok(runtime) => Some(runtime),
         Err(error) => {
             eprintln!("mastra: cannot start the runtime: {error}");
-            return ExitCode::FAILURE;
+            None
         }
+    }
+}
+
+fn tail(options: &ObserveArgs) -> ExitCode {
+    let Some(runtime) = runtime() else {
+        return ExitCode::FAILURE;
+    };
+    let mut stdout = std::io::stdout();
+    match runtime.block_on(observe::observe(options, &mut stdout)) {
+        Ok(observe::Ending::Finished) => ExitCode::SUCCESS,
+        Ok(observe::Ending::Failed) => ExitCode::FAILURE,
+        Err(error) => {
+            eprintln!("mastra: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(options: ServeArgs) -> ExitCode {
+    let Some(runtime) = runtime() else {
+        return ExitCode::FAILURE;
     };
     match runtime.block_on(run(options)) {
         Ok(()) => ExitCode::SUCCESS,
