@@ -36,6 +36,9 @@
 //! | `POST /agents/:agentId/{approve,decline}-tool-call` | `{runId, toolCallId}` | SSE of chunks |
 //! | `POST /agents/:agentId/abort` | `{runId}` | `{runId, status}` |
 //!
+//! `GET /` serves a chat page for `demo-agent` (plain JavaScript): it streams answers, and
+//! after a reload mid-answer resumes from the last index it showed.
+//!
 //! [`router`] gives the axum `Router` to embed in an application; [`serve`] and
 //! [`serve_on`] run it with graceful shutdown. Errors are JSON `{"error": ".."}`: 400 for a
 //! malformed body or offset, 401 without a valid token, 404 for an unknown agent or run (or
@@ -46,6 +49,7 @@ mod auth;
 mod config;
 mod error;
 mod frames;
+mod page;
 mod request;
 mod routes;
 mod run_stream;

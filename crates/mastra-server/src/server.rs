@@ -15,7 +15,8 @@ use tokio::net::{TcpListener, ToSocketAddrs};
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use tower_http::trace::TraceLayer;
 
-/// The `/api` routes of wire-contract §6 for the agents of `mastra`, with authentication,
+/// The `/api` routes of wire-contract §6 for the agents of `mastra` (and the chat page at
+/// `/`, which needs no token: it only holds HTML), with authentication,
 /// the body limit, CORS and request tracing. Triggering `config.shutdown()` ends its open
 /// SSE responses.
 pub fn router(mastra: Mastra, config: ServerConfig) -> Router {
@@ -26,6 +27,7 @@ pub fn router(mastra: Mastra, config: ServerConfig) -> Router {
         .layer(from_fn_with_state(tokens, require_token))
         .layer(DefaultBodyLimit::max(body_limit));
     let app = Router::new()
+        .route("/", axum::routing::get(crate::page::index))
         .nest("/api", api)
         .layer(TraceLayer::new_for_http());
     match cors {
