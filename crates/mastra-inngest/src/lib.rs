@@ -14,6 +14,10 @@
 //!   checks (HMAC, five-minute window, fallback key) and `use_api` payload fetching.
 //! - [`Inngest`]: the configuration ([`Config::from_env`] reads the standard `INNGEST_*`
 //!   variables) and [`Inngest::send`] for events.
+//! - [`create_inngest_agent`] and [`InngestEngine`]: a durable agent whose runs execute as
+//!   one Inngest function (see [`agent`]): each agent step is a `step.run` returning a small
+//!   state delta, chunks go through the run's channel, tool approval waits with
+//!   `WaitForEvent`, abort sends the event the function's `cancelOn` matches.
 //! - The protocol pieces are public and pure: [`hash_step_id`], [`signature`],
 //!   [`Opcode`], [`RegisterRequest`].
 //!
@@ -72,6 +76,7 @@
 //!
 //! This crate has no cargo features.
 
+pub mod agent;
 mod client;
 mod config;
 mod error;
@@ -86,6 +91,7 @@ pub mod signature;
 mod step_id;
 mod step_tools;
 
+pub use agent::{create_inngest_agent, InngestEngine};
 pub use client::{Inngest, RegisterResponse, FRAMEWORK, SDK_NAME};
 pub use config::{
     Config, Mode, CLOUD_API_ORIGIN, CLOUD_EVENT_API_ORIGIN, DEFAULT_SERVE_PATH, DEV_SERVER_ORIGIN,

@@ -111,7 +111,12 @@ pub struct Exchange {
 #[derive(Debug, Clone, PartialEq)]
 pub enum RunEnd {
     Completed(Value),
-    Failed { status: u16, body: Value },
+    Failed {
+        status: u16,
+        body: Value,
+    },
+    /// A `cancelOn` event matched: no more Call Requests.
+    Cancelled,
 }
 
 /// The server-side state of one run.
@@ -127,6 +132,7 @@ pub struct Run {
     pub planned: VecDeque<String>,
     pub requests: u32,
     pub use_api: bool,
+    pub cancelled: bool,
 }
 
 impl Run {
@@ -142,6 +148,7 @@ impl Run {
             planned: VecDeque::new(),
             requests: 0,
             use_api: false,
+            cancelled: false,
         }
     }
 }
@@ -156,6 +163,8 @@ pub struct Executor {
     pub log: Vec<Exchange>,
     /// How long a WaitForEvent waits for a matching event before its memo is `null`.
     pub wait_timeout: Duration,
+    /// `cancelOn`: an event of this name whose `data.runId` equals the trigger's.
+    pub cancel_on: Option<String>,
     http: reqwest::Client,
 }
 
@@ -179,6 +188,7 @@ impl Executor {
             fake,
             log: Vec::new(),
             wait_timeout: Duration::from_secs(5),
+            cancel_on: None,
             http: reqwest::Client::new(),
         }
     }
@@ -290,8 +300,10 @@ impl Executor {
                     .or(op["name"].as_str())
                     .unwrap()
                     .to_owned();
-                let memo = self.wait_for(&name).await;
-                self.complete(run, id, memo);
+                match self.wait_for(&name, run).await {
+                    Some(memo) => self.complete(run, id, memo),
+                    None => run.cancelled = true,
+                }
             }
             other => panic!("unexpected opcode {other}: {op}"),
         }
@@ -303,15 +315,31 @@ impl Executor {
         run.attempt = 0;
     }
 
-    /// The first event named `name` sent to the fake event API, or `null` on timeout.
-    async fn wait_for(&self, name: &str) -> Value {
+    /// Whether a `cancelOn` event for this run arrived.
+    pub fn is_cancelled(&self, run: &Run) -> bool {
+        let Some(cancel) = &self.cancel_on else {
+            return false;
+        };
+        let run_key = run.event.data.get("runId");
+        self.fake
+            .events()
+            .iter()
+            .any(|e| &e.name == cancel && e.data.get("runId") == run_key)
+    }
+
+    /// The first event named `name` sent to the fake event API, `null` on timeout, or
+    /// `None` when the run is cancelled meanwhile.
+    async fn wait_for(&self, name: &str, run: &Run) -> Option<Value> {
         let deadline = tokio::time::Instant::now() + self.wait_timeout;
         loop {
+            if self.is_cancelled(run) {
+                return None;
+            }
             if let Some(event) = self.fake.events().into_iter().find(|e| e.name == name) {
-                return serde_json::to_value(event).unwrap();
+                return Some(serde_json::to_value(event).unwrap());
             }
             if tokio::time::Instant::now() >= deadline {
-                return Value::Null;
+                return Some(Value::Null);
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
@@ -320,8 +348,14 @@ impl Executor {
     /// Calls until the run ends.
     pub async fn run_to_end(&mut self, run: &mut Run) -> RunEnd {
         for _ in 0..100 {
+            if self.is_cancelled(run) {
+                return RunEnd::Cancelled;
+            }
             if let Progress::Done(end) = self.call(run).await {
                 return end;
+            }
+            if run.cancelled {
+                return RunEnd::Cancelled;
             }
         }
         panic!("the run did not end in 100 requests");

@@ -1,0 +1,213 @@
+//! `create_inngest_agent` end to end with the fake executor: `stream()` sends the trigger
+//! event, the executor calls our endpoint step by step, and chunks reach the durable
+//! stream through the run's channel.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use futures::StreamExt;
+use mastra_core::demo::calculator_tool;
+use mastra_core::scripted::{ScriptedModel, ScriptedResponse};
+use mastra_core::{Agent, StreamOptions};
+use mastra_durable::DurableAgent;
+use mastra_inngest::agent::{CANCEL_EVENT, RESUME_EVENT, RUN_EVENT};
+use mastra_inngest::{create_inngest_agent, serve, Config, Event, Inngest, InngestEngine};
+use mastra_pubsub::EventType;
+use serde_json::{json, Value};
+use std::time::Duration;
+use support::executor::{Executor, FakeInngest, Run, RunEnd};
+
+const PROMPT: &str = "what is 2 * (3 + 4)? a long prompt that must not be repeated in step outputs";
+
+struct Setup {
+    durable: DurableAgent,
+    executor: Executor,
+    fake: FakeInngest,
+}
+
+async fn setup() -> Setup {
+    let fake = FakeInngest::default();
+    let (api, _) = support::spawn(fake.router()).await;
+    let inngest = Inngest::new(Config::dev("mastra-app", api));
+    let engine = InngestEngine::new(inngest.clone());
+    let model = ScriptedModel::new(vec![
+        ScriptedResponse::new().tool_call("calculator", json!({"expression": "2 * (3 + 4)"})),
+        ScriptedResponse::text("It is 14."),
+    ]);
+    let agent = Agent::builder("calc", model)
+        .tools([calculator_tool()])
+        .build();
+    let durable = create_inngest_agent(agent, &engine).build();
+    engine.register(&durable);
+    let (origin, _) = support::spawn(serve(&inngest, vec![engine.function()])).await;
+    let mut executor = Executor::new(format!("{origin}/api/inngest"), fake.clone());
+    executor.cancel_on = Some(CANCEL_EVENT.into());
+    Setup {
+        durable,
+        executor,
+        fake,
+    }
+}
+
+fn trigger(fake: &FakeInngest, run_id: &str) -> Event {
+    let event = fake
+        .events()
+        .into_iter()
+        .find(|e| e.name == RUN_EVENT)
+        .unwrap();
+    assert_eq!(event.data["runId"], run_id);
+    assert_eq!(
+        event.id.as_deref(),
+        Some(format!("mastra-run-{run_id}").as_str())
+    );
+    event
+}
+
+fn step_outputs(executor: &Executor) -> Vec<Value> {
+    executor
+        .log
+        .iter()
+        .filter_map(|x| x.body.as_array())
+        .flatten()
+        .filter(|op| op["op"] == "StepRun")
+        .map(|op| op["data"].clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn an_agent_run_with_a_tool_call_runs_as_inngest_steps() {
+    let Setup {
+        durable,
+        mut executor,
+        fake,
+    } = setup().await;
+    let stream = durable.stream(PROMPT, StreamOptions::new()).await.unwrap();
+    let run_id = stream.run_id().to_owned();
+    let mut run = Run::new(
+        "mastra-app-mastra-durable-agent",
+        trigger(&fake, &run_id),
+        3,
+    );
+    let end = executor.run_to_end(&mut run).await;
+    assert_eq!(
+        end,
+        RunEnd::Completed(json!({"runId": run_id, "text": "It is 14."}))
+    );
+    assert_eq!(stream.output().await.unwrap().text, "It is 14.");
+
+    // One StepRun per executor step (model call, its tool call, the second model call,
+    // the step that records its answer and finishes), then 200.
+    let outputs = step_outputs(&executor);
+    assert_eq!(outputs.len(), 4, "{:?}", executor.log);
+    assert_eq!(executor.log.len(), 5);
+    for output in &outputs {
+        // Deltas, not the history: the prompt travels only in the trigger event.
+        assert!(
+            !output.to_string().contains("must not be repeated"),
+            "{output}"
+        );
+    }
+    assert_eq!(outputs.last().unwrap()["outcome"], "done");
+
+    let log: Vec<_> = durable.observe(&run_id, 0).await.unwrap().collect().await;
+    let kinds: Vec<_> = log
+        .iter()
+        .map(|e| e.as_ref().unwrap().kind.clone())
+        .collect();
+    assert_eq!(kinds.iter().filter(|k| **k == EventType::Finish).count(), 1);
+    assert!(
+        !kinds.contains(&EventType::OwnershipClaimed),
+        "no retried step"
+    );
+}
+
+#[tokio::test]
+async fn tool_approval_suspends_with_wait_for_event() {
+    let Setup {
+        durable,
+        mut executor,
+        fake,
+    } = setup().await;
+    let options = StreamOptions {
+        require_tool_approval: true,
+        ..StreamOptions::new()
+    };
+    let stream = durable.stream(PROMPT, options).await.unwrap();
+    let run_id = stream.run_id().to_owned();
+    let mut run = Run::new(
+        "mastra-app-mastra-durable-agent",
+        trigger(&fake, &run_id),
+        3,
+    );
+    let driver = tokio::spawn(async move {
+        let end = executor.run_to_end(&mut run).await;
+        (end, executor)
+    });
+    // Wait until the run is paused and stored, then answer it.
+    let mut events = durable.observe(&run_id, 0).await.unwrap();
+    while let Some(event) = events.next().await {
+        if event.unwrap().kind == EventType::Suspended {
+            break;
+        }
+    }
+    let resumed = durable.approve_tool_call(&run_id, "call_0").await.unwrap();
+    let (end, executor) = driver.await.unwrap();
+    assert_eq!(
+        end,
+        RunEnd::Completed(json!({"runId": run_id, "text": "It is 14."}))
+    );
+    assert_eq!(resumed.output().await.unwrap().text, "It is 14.");
+    let ops: Vec<_> = executor
+        .log
+        .iter()
+        .filter_map(|x| x.body.as_array())
+        .flatten()
+        .map(|op| op["op"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(ops.contains(&"WaitForEvent".to_owned()), "{ops:?}");
+    let resume = fake
+        .events()
+        .into_iter()
+        .find(|e| e.name == RESUME_EVENT)
+        .unwrap();
+    assert_eq!(resume.data["runId"], run_id);
+    drop(stream);
+}
+
+#[tokio::test]
+async fn aborting_a_paused_run_sends_the_cancel_event() {
+    let Setup {
+        durable,
+        mut executor,
+        fake,
+    } = setup().await;
+    executor.wait_timeout = Duration::from_secs(5);
+    let options = StreamOptions {
+        require_tool_approval: true,
+        ..StreamOptions::new()
+    };
+    let stream = durable.stream(PROMPT, options).await.unwrap();
+    let run_id = stream.run_id().to_owned();
+    let mut run = Run::new(
+        "mastra-app-mastra-durable-agent",
+        trigger(&fake, &run_id),
+        3,
+    );
+    let driver = tokio::spawn(async move { executor.run_to_end(&mut run).await });
+    let mut events = durable.observe(&run_id, 0).await.unwrap();
+    while let Some(event) = events.next().await {
+        if event.unwrap().kind == EventType::Suspended {
+            break;
+        }
+    }
+    durable.abort_run(&run_id).await.unwrap();
+    assert_eq!(driver.await.unwrap(), RunEnd::Cancelled, "cancelOn matched");
+    let cancel = fake
+        .events()
+        .into_iter()
+        .find(|e| e.name == CANCEL_EVENT)
+        .unwrap();
+    assert_eq!(cancel.data["runId"], run_id);
+    let output = stream.output().await.unwrap();
+    assert_eq!(output.finish_reason, mastra_core::FinishReason::Abort);
+}
