@@ -211,3 +211,102 @@ async fn aborting_a_paused_run_sends_the_cancel_event() {
     let output = stream.output().await.unwrap();
     assert_eq!(output.finish_reason, mastra_core::FinishReason::Abort);
 }
+
+/// Two processes sharing the run channel (pubsub and cache), each with its own engine,
+/// agent and endpoint.
+async fn two_workers(model: ScriptedModel) -> (DurableAgent, String, String, FakeInngest) {
+    let fake = FakeInngest::default();
+    let (api, _) = support::spawn(fake.router()).await;
+    let pubsub: std::sync::Arc<dyn mastra_pubsub::PubSub> =
+        std::sync::Arc::new(mastra_pubsub::EventEmitterPubSub::new());
+    let cache: std::sync::Arc<dyn mastra_cache::ServerCache> =
+        std::sync::Arc::new(mastra_cache::InMemoryServerCache::new());
+    let mut urls = Vec::new();
+    let mut agents = Vec::new();
+    for _ in 0..2 {
+        let inngest = Inngest::new(Config::dev("mastra-app", &api));
+        let engine = InngestEngine::new(inngest.clone());
+        let agent = Agent::builder("calc", model.clone())
+            .tools([calculator_tool()])
+            .build();
+        let durable = create_inngest_agent(agent, &engine)
+            .pubsub(pubsub.clone())
+            .cache(cache.clone())
+            .build();
+        engine.register(&durable);
+        let (origin, _) = support::spawn(serve(&inngest, vec![engine.function()])).await;
+        urls.push(format!("{origin}/api/inngest"));
+        agents.push(durable);
+    }
+    let second = urls.pop().unwrap();
+    (agents.remove(0), urls.remove(0), second, fake)
+}
+
+#[tokio::test]
+async fn another_worker_continues_the_run_from_memoized_deltas() {
+    let model = ScriptedModel::new(vec![
+        ScriptedResponse::new().tool_call("calculator", json!({"expression": "2 * (3 + 4)"})),
+        ScriptedResponse::text("It is 14."),
+    ]);
+    let (durable, first, second, fake) = two_workers(model.clone()).await;
+    let stream = durable.stream(PROMPT, StreamOptions::new()).await.unwrap();
+    let run_id = stream.run_id().to_owned();
+    let mut executor = Executor::new(first, fake.clone());
+    let mut run = Run::new(
+        "mastra-app-mastra-durable-agent",
+        trigger(&fake, &run_id),
+        3,
+    );
+    // The first worker takes the model step and the tool step, then is gone.
+    for _ in 0..2 {
+        executor.call(&mut run).await;
+    }
+    executor.serve_url = second;
+    let end = executor.run_to_end(&mut run).await;
+    assert_eq!(
+        end,
+        RunEnd::Completed(json!({"runId": run_id, "text": "It is 14."}))
+    );
+    assert_eq!(model.calls(), 2, "memoized steps are not taken again");
+    assert_eq!(stream.output().await.unwrap().text, "It is 14.");
+}
+
+#[tokio::test]
+async fn a_retried_step_voids_what_its_lost_attempt_wrote() {
+    let model = ScriptedModel::new(vec![
+        ScriptedResponse::text("first try"),
+        ScriptedResponse::text("second try"),
+    ]);
+    let (durable, url, _, fake) = two_workers(model.clone()).await;
+    let stream = durable.stream(PROMPT, StreamOptions::new()).await.unwrap();
+    let run_id = stream.run_id().to_owned();
+    let mut executor = Executor::new(url, fake.clone());
+    let mut run = Run::new(
+        "mastra-app-mastra-durable-agent",
+        trigger(&fake, &run_id),
+        3,
+    );
+    // The step runs and writes its chunks, but its answer never reaches the server,
+    // which calls again with the next attempt.
+    let mut lost = run.clone();
+    executor.call(&mut lost).await;
+    run.attempt += 1;
+    let end = executor.run_to_end(&mut run).await;
+    assert_eq!(
+        end,
+        RunEnd::Completed(json!({"runId": run_id, "text": "second try"}))
+    );
+    assert_eq!(model.calls(), 2);
+
+    let log: Vec<_> = durable.observe(&run_id, 0).await.unwrap().collect().await;
+    let log: Vec<_> = log.into_iter().map(Result::unwrap).collect();
+    let claim = log
+        .iter()
+        .find(|e| e.kind == EventType::OwnershipClaimed)
+        .unwrap();
+    assert_eq!(
+        claim.data["voidFrom"], 1,
+        "everything after `start` was the lost attempt's"
+    );
+    assert_eq!(stream.output().await.unwrap().text, "second try");
+}

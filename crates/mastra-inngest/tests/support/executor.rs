@@ -120,7 +120,7 @@ pub enum RunEnd {
 }
 
 /// The server-side state of one run.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Run {
     pub run_id: String,
     pub fn_id: String,
