@@ -153,6 +153,29 @@ impl Inngest {
         Ok(serde_json::from_slice(&bytes)?)
     }
 
+    /// Publishes `data` on Inngest Realtime (`POST {api}/v1/realtime/publish`), e.g.
+    /// channel `agent:<runId>`, topic `agent-stream`. Not a step: it fires again when the
+    /// code around it is replayed, so subscribers should expect duplicates.
+    pub async fn realtime_publish(
+        &self,
+        channel: &str,
+        topic: &str,
+        data: &Value,
+    ) -> Result<(), InngestError> {
+        let response = self
+            .api_request(reqwest::Method::POST, "/v1/realtime/publish")?
+            .query(&[("channel", channel), ("topic", topic)])
+            .json(data)
+            .send()
+            .await?;
+        let status = response.status().as_u16();
+        if !(200..300).contains(&status) {
+            let message = response.text().await.unwrap_or_default();
+            return Err(InngestError::Api { status, message });
+        }
+        Ok(())
+    }
+
     /// `GET {api}{path}` as JSON (used for `use_api` payloads and run status).
     pub async fn api_get(&self, path: &str) -> Result<Value, InngestError> {
         let response = self.api_request(reqwest::Method::GET, path)?.send().await?;

@@ -1,5 +1,6 @@
 //! Signatures (cloud mode: required, checked with the signing key or its fallback, stale
-//! ones rejected), introspection, and `use_api` payload fetching with the bearer token.
+//! ones rejected), introspection, and the API calls made with the bearer token (`use_api`
+//! payload fetching, Realtime publish).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
@@ -131,4 +132,27 @@ async fn use_api_fetches_the_trimmed_payload_with_the_bearer() {
         state.api_headers[0]["authorization"],
         "Bearer signkey-test-ed30c63423735b44011c49a38c01a8062833420cfb299072e0263c986242556a"
     );
+}
+
+#[tokio::test]
+async fn realtime_publish_posts_with_the_bearer() {
+    let (inngest, executor) = cloud().await;
+    let chunk = json!({"type": "text-delta", "payload": {"text": "hi"}});
+    inngest
+        .realtime_publish("agent:run-1", "agent-stream", &chunk)
+        .await
+        .unwrap();
+    let state = executor.fake.state.lock().unwrap();
+    let (query, auth, body) = &state.published[0];
+    assert_eq!(
+        query.as_deref(),
+        Some("channel=agent%3Arun-1&topic=agent-stream")
+    );
+    assert_eq!(
+        auth.as_deref(),
+        Some(
+            "Bearer signkey-test-ed30c63423735b44011c49a38c01a8062833420cfb299072e0263c986242556a"
+        )
+    );
+    assert_eq!(body, &chunk);
 }

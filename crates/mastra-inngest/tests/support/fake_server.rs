@@ -18,6 +18,8 @@ pub struct FakeState {
     /// `use_api` payloads by run id: (events, steps).
     pub trimmed: HashMap<String, (Value, Value)>,
     pub api_headers: Vec<HeaderMap>,
+    /// Realtime publishes: (query, authorization, body).
+    pub published: Vec<(Option<String>, Option<String>, Value)>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -31,6 +33,7 @@ impl FakeInngest {
             .route("/fn/register", post(register))
             .route("/e/{key}", post(receive))
             .route("/v0/runs/{run_id}/{part}", get(trimmed))
+            .route("/v1/realtime/publish", post(publish))
             .with_state(self.clone())
     }
 
@@ -91,4 +94,21 @@ async fn trimmed(
         (Some((_, steps)), "actions") => (StatusCode::OK, Json(steps.clone())),
         _ => (StatusCode::NOT_FOUND, Json(json!({"error": "no such run"}))),
     }
+}
+
+async fn publish(
+    State(fake): State<FakeInngest>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> StatusCode {
+    let auth = headers
+        .get("authorization")
+        .map(|v| v.to_str().unwrap().to_owned());
+    fake.state
+        .lock()
+        .unwrap()
+        .published
+        .push((query, auth, body));
+    StatusCode::OK
 }
