@@ -8,6 +8,21 @@
 //! for any durable agent and waits with `WaitForEvent` for [`RESUME_EVENT`], which
 //! `approve_tool_call`/`decline_tool_call`/`resume` send through the engine. Aborting sends
 //! [`CANCEL_EVENT`], which the function's `cancelOn` matches.
+//!
+//! A step whose answer never reached Inngest (a worker lost mid-step) is taken again on the
+//! next attempt; before it writes anything, it publishes `ownership-claimed` with
+//! `voidFrom` = the log length its previous step left, and stamps its events with a higher
+//! generation, so observers drop what the lost attempt wrote (the evented engine's rule).
+//!
+//! Known limits:
+//! - An abort that arrives while no step is executing anywhere (Inngest has not called the
+//!   next step yet) stops the run through `cancelOn`, but nothing writes its `finish`:
+//!   readers of the stream wait until the log expires. An abort during a step, or of a
+//!   paused run, ends the stream with one `finish` of reason `abort`.
+//! - The resume event carries the whole answered state (the trigger carries the initial
+//!   state); step outputs carry deltas only. Events are limited to 512 KB by default.
+//! - A model or tool error ends the run with its `error` event as on any engine; it is not
+//!   turned into an Inngest step retry.
 
 mod delta;
 mod step;
