@@ -310,3 +310,45 @@ async fn a_retried_step_voids_what_its_lost_attempt_wrote() {
     );
     assert_eq!(stream.output().await.unwrap().text, "second try");
 }
+
+#[tokio::test]
+async fn aborting_during_a_step_ends_the_stream_once() {
+    let model = ScriptedModel::new(vec![ScriptedResponse::new()
+        .text_deltas(["slow ", "answer"])
+        .delay(Duration::from_millis(300))]);
+    let (durable, url, _, fake) = two_workers(model).await;
+    let stream = durable.stream(PROMPT, StreamOptions::new()).await.unwrap();
+    let run_id = stream.run_id().to_owned();
+    let mut executor = Executor::new(url, fake.clone());
+    executor.cancel_on = Some(CANCEL_EVENT.into());
+    let mut run = Run::new(
+        "mastra-app-mastra-durable-agent",
+        trigger(&fake, &run_id),
+        3,
+    );
+    let driver = tokio::spawn(async move { executor.run_to_end(&mut run).await });
+    // Once the model step has written past `start`, it is executing (in this process,
+    // slowed by the model's delay): the abort reaches it directly.
+    let mut events = durable.observe(&run_id, 1).await.unwrap();
+    events.next().await.unwrap().unwrap();
+    durable.abort_run(&run_id).await.unwrap();
+    let output = stream.output().await.unwrap();
+    assert_eq!(output.finish_reason, mastra_core::FinishReason::Abort);
+    let end = driver.await.unwrap();
+    assert!(
+        matches!(end, RunEnd::Cancelled | RunEnd::Completed(_)),
+        "{end:?}"
+    );
+    assert!(fake.events().iter().any(|e| e.name == CANCEL_EVENT));
+    let log: Vec<_> = durable.observe(&run_id, 0).await.unwrap().collect().await;
+    let terminals = log
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.as_ref().unwrap().kind,
+                EventType::Finish | EventType::Error
+            )
+        })
+        .count();
+    assert_eq!(terminals, 1);
+}
