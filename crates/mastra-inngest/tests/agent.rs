@@ -150,6 +150,10 @@ async fn tool_approval_suspends_with_wait_for_event() {
             break;
         }
     }
+    assert_eq!(
+        durable.run_status(&run_id).await.unwrap(),
+        Some(mastra_durable::RunStatus::Suspended)
+    );
     let resumed = durable.approve_tool_call(&run_id, "call_0").await.unwrap();
     let (end, executor) = driver.await.unwrap();
     assert_eq!(

@@ -163,6 +163,9 @@ async fn take_step(
     let outcome = match progress {
         Ok(StepProgress::Continue) => Outcome::Continue,
         Ok(StepProgress::Suspended(suspensions)) => {
+            // Paused runs are the store's (`run_status` reads `Suspended` there) from the
+            // moment `suspended` is written; a resume brings its own live parts.
+            lock(&engine.inner.local).remove(&run_id);
             match ctx.suspend(executor, suspensions).await {
                 DriveOutcome::Suspended(_) => Outcome::Suspended,
                 DriveOutcome::Lost(error) => return Err(retriable("suspending", &error)),
