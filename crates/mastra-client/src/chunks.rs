@@ -239,9 +239,29 @@ impl MastraClient {
             serde_json::to_value(&request).map_err(|e| ClientError::Decode(e.to_string()))?;
         let path = agent_path(agent_id, "/stream");
         // The first request is sent here, so that a caller mistake (400, 404) is an error
-        // of this call; only later losses are resumed.
-        let items = self.post_sse(&path, &body).await?;
-        Ok(self.chunk_stream(agent_id, run_id, Some(body), Source::Posted(items)))
+        // of this call. A connection failure is retried with the same run id: a 409 then
+        // says an earlier attempt did start the run, which is observed from its start.
+        let mut failures = 0;
+        let source = loop {
+            match self.post_sse(&path, &body).await {
+                Ok(items) => break Source::Posted(items),
+                Err(error) if failures > 0 && error.status() == Some(StatusCode::CONFLICT) => {
+                    break Source::Observing(self.observe(agent_id, &run_id, 0));
+                }
+                Err(error) if error.is_retryable() => {
+                    failures += 1;
+                    if !self.retry.allows(failures) {
+                        return Err(ClientError::RetriesExhausted {
+                            attempts: failures,
+                            source: Box::new(error),
+                        });
+                    }
+                    tokio::time::sleep(self.retry.backoff(failures)).await;
+                }
+                Err(error) => return Err(error),
+            }
+        };
+        Ok(self.chunk_stream(agent_id, run_id, Some(body), source))
     }
 
     /// `POST /api/agents/:agentId/approve-tool-call` `{runId, toolCallId}`: what the run

@@ -1,6 +1,7 @@
 //! The resumable streams through a proxy that cuts the TCP connection at random points
 //! (several seeds, a bounded number of cuts each): `observe` and `stream` still deliver
-//! every event exactly once, in order, and `count to N` reads exactly "1 2 ... N".
+//! every event exactly once, in order, and `count to N` reads exactly "1 2 ... N". A start
+//! whose answer is lost is sent again without starting the run twice; retries are bounded.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -42,13 +43,8 @@ async fn stream_survives_random_cuts() {
             .unwrap()
             .with_retry(fast_retry());
         let request = AgentRequest::new(format!("count to {N}"));
-        // The first POST itself may be cut: `stream` only fails on a caller mistake.
-        let mut chunks = loop {
-            match client.stream("demo-agent", &request).await {
-                Ok(chunks) => break chunks,
-                Err(error) => assert!(error.is_retryable(), "seed {seed}: {error}"),
-            }
-        };
+        // Even the first POST may be cut: `stream` retries it with the same run id.
+        let mut chunks = client.stream("demo-agent", &request).await.unwrap();
         let run_id = chunks.run_id().to_owned();
         let mut types = Vec::new();
         let mut text = String::new();
@@ -122,4 +118,31 @@ async fn retries_are_bounded() {
     }
     assert!(events.next().await.is_none());
     assert_eq!(events.next_offset(), 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_start_is_sent_again_and_the_run_starts_once() {
+    let server = TestServer::start(Duration::from_millis(2), ServerConfig::new()).await;
+    // The first POST reaches the server but its answer is cut before the headers; the
+    // second connection is closed at once; the third gets 409 (the run exists) and the
+    // stream observes the run from index 0.
+    let proxy = CuttingProxy::scripted(server.addr, vec![Some(0), None]).await;
+    let client = mastra_client::MastraClient::new(&proxy.url())
+        .unwrap()
+        .with_retry(fast_retry());
+    let request = AgentRequest::new("count to 10").run_id("started-once");
+    let mut chunks = client.stream("demo-agent", &request).await.unwrap();
+    let mut types = Vec::new();
+    let mut text = String::new();
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk.unwrap();
+        if let ChunkKind::TextDelta(delta) = &chunk.kind {
+            text.push_str(&delta.text);
+        }
+        types.push(chunk.type_name().into_owned());
+    }
+    assert_eq!(text, counted(10));
+    assert_eq!(types, logged_types(&server, "started-once").await);
+    assert_eq!(types.iter().filter(|t| *t == "start").count(), 1);
+    assert_eq!(proxy.cuts(), 2);
 }

@@ -2,6 +2,9 @@
 //! accepted connection gets a budget of server-to-client bytes (drawn from a seeded
 //! generator), after which both sides are dropped; some are dropped before anything is
 //! forwarded. After `max_cuts` cuts it forwards everything, so every test terminates.
+//! (Also included by `mastra-cli`'s tests, which use only part of it.)
+
+#![allow(dead_code)]
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -25,14 +28,37 @@ impl CuttingProxy {
         max_cuts: usize,
         max_budget: u64,
     ) -> Self {
+        Self::with_script(upstream, seed, max_cuts, max_budget, Vec::new()).await
+    }
+
+    /// Plays `script` for the first connections (`None`: closed at once; `Some(n)`: cut
+    /// after `n` bytes from the server), then forwards everything.
+    pub(crate) async fn scripted(upstream: SocketAddr, script: Vec<Option<u64>>) -> Self {
+        Self::with_script(upstream, 1, 0, 1, script).await
+    }
+
+    async fn with_script(
+        upstream: SocketAddr,
+        seed: u64,
+        max_cuts: usize,
+        max_budget: u64,
+        script: Vec<Option<u64>>,
+    ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let cuts = Arc::new(AtomicUsize::new(0));
         let rng = Arc::new(Mutex::new(XorShift(seed.max(1))));
         let counter = cuts.clone();
+        let mut script = script.into_iter();
         let task = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
-                let plan = {
+                let scripted = script.next().map(|step| match step {
+                    None => Plan::Refuse,
+                    Some(bytes) => Plan::CutAfter(bytes),
+                });
+                let plan = if let Some(plan) = scripted {
+                    plan
+                } else {
                     let cut = counter.load(Ordering::SeqCst) < max_cuts;
                     let mut rng = rng.lock().unwrap();
                     match (cut, rng.next() % 8) {
