@@ -69,8 +69,11 @@
 //!
 //! No Inngest server can be installed on the machines this crate is developed and tested
 //! on. Its tests check the protocol against published test vectors and against wire
-//! traces recorded between a real Inngest dev server and the official JS SDK, and drive the
-//! endpoint over real HTTP with a fake executor that follows the server's rules. The
+//! traces recorded between a real Inngest dev server and the official JS SDK
+//! (`tests/traces.rs`), replay the same Call Requests against the JS SDK itself installed
+//! with npm (`tests/js_oracle.rs`, needs Node), and drive the endpoint and
+//! `create_inngest_agent` over real HTTP with a fake executor that follows the server's
+//! rules (`tests/executor.rs`, `tests/signatures.rs`, `tests/agent.rs`). The
 //! end-to-end test against a real dev server (`tests/dev_server.rs`) is `#[ignore]`d and
 //! runs only when `INNGEST_DEV_URL` points at one: CI does **not** run it.
 //!
