@@ -12,9 +12,9 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-/// How long a streaming response may stay silent before the connection counts as lost
-/// (the server sends a heartbeat every 15 s).
-pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(45);
+/// How long an SSE response may stay silent before the connection counts as lost (the
+/// server sends a heartbeat every 15 s). JSON answers (`generate`) have no such limit.
+pub const DEFAULT_STREAM_IDLE: Duration = Duration::from_secs(45);
 
 /// A client of a Mastra server's `/api` agent routes. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -23,6 +23,7 @@ pub struct MastraClient {
     api: String,
     token: Option<String>,
     pub(crate) retry: RetryPolicy,
+    stream_idle: Duration,
 }
 
 impl MastraClient {
@@ -31,7 +32,6 @@ impl MastraClient {
     pub fn new(base_url: &str) -> Result<Self, ClientError> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
-            .read_timeout(DEFAULT_READ_TIMEOUT)
             .build()
             .map_err(|error| ClientError::Url(error.to_string()))?;
         Self::with_http_client(base_url, http)
@@ -52,6 +52,7 @@ impl MastraClient {
             api,
             token: None,
             retry: RetryPolicy::default(),
+            stream_idle: DEFAULT_STREAM_IDLE,
         })
     }
 
@@ -64,6 +65,13 @@ impl MastraClient {
     /// How the resumable streams reconnect.
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
+        self
+    }
+
+    /// How long a stream may go without a byte (not even a heartbeat) before it counts as
+    /// lost and the resumable streams reconnect (default [`DEFAULT_STREAM_IDLE`]).
+    pub fn with_stream_idle(mut self, idle: Duration) -> Self {
+        self.stream_idle = idle;
         self
     }
 
@@ -119,7 +127,7 @@ impl MastraClient {
         body: &Value,
     ) -> Result<BoxStream<'static, Result<SseItem, ClientError>>, ClientError> {
         let response = self.post(path, body).await?;
-        Ok(sse_items(response.bytes_stream().boxed()))
+        Ok(sse_items(response.bytes_stream().boxed(), self.stream_idle))
     }
 
     async fn post(

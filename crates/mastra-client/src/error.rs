@@ -26,6 +26,9 @@ pub enum ClientError {
         /// The last index delivered before the stream ended, if any.
         last_index: Option<u64>,
     },
+    /// A stream sent nothing (not even a heartbeat) for this long.
+    #[error("the stream was silent for {0:?}")]
+    Idle(std::time::Duration),
     /// A body or SSE item that does not decode.
     #[error("cannot decode the response: {0}")]
     Decode(String),
@@ -53,7 +56,7 @@ impl ClientError {
         match self {
             // A body that breaks off reads as a reqwest decode error: retryable too.
             Self::Transport(error) => !error.is_builder(),
-            Self::Truncated { .. } => true,
+            Self::Truncated { .. } | Self::Idle(_) => true,
             Self::Status { status, .. } => {
                 status.is_server_error()
                     || *status == StatusCode::REQUEST_TIMEOUT

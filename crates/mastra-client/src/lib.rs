@@ -45,9 +45,10 @@ mod observe;
 mod request;
 mod retry;
 pub mod sse;
+mod stream;
 
 pub use chunks::ChunkStream;
-pub use client::{MastraClient, DEFAULT_READ_TIMEOUT};
+pub use client::{MastraClient, DEFAULT_STREAM_IDLE};
 pub use envelope::envelope_chunk;
 pub use error::ClientError;
 pub use observe::ObserveStream;

@@ -6,6 +6,8 @@
 use crate::error::ClientError;
 use bytes::Bytes;
 use futures::stream::{BoxStream, StreamExt};
+use std::collections::VecDeque;
+use std::time::Duration;
 
 /// One item of an SSE body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,48 +90,63 @@ fn parse_block(block: &str) -> Option<SseItem> {
     Some(SseItem::Data { data, id })
 }
 
-/// The items of a response body, in order; a body that breaks off is an error item.
-/// The stream ends after `[DONE]` or at the end of the body.
+/// The items of a response body, in order; a body that breaks off, or sends nothing for
+/// `idle`, is an error item. The stream ends after `[DONE]` or at the end of the body.
 pub fn sse_items(
     body: BoxStream<'static, reqwest::Result<Bytes>>,
+    idle: Duration,
 ) -> BoxStream<'static, Result<SseItem, ClientError>> {
-    let state = (
+    let reader = BodyReader {
         body,
-        SseParser::new(),
-        std::collections::VecDeque::new(),
-        false,
-    );
-    futures::stream::unfold(
-        state,
-        |(mut body, mut parser, mut ready, mut ended)| async move {
-            loop {
-                if let Some(item) = ready.pop_front() {
-                    if item == SseItem::Done {
-                        ended = true;
-                        ready.clear();
-                    }
-                    return Some((Ok(item), (body, parser, ready, ended)));
-                }
-                if ended {
-                    return None;
-                }
-                match body.next().await {
-                    Some(Ok(bytes)) => match parser.push(&bytes) {
-                        Ok(items) => ready.extend(items),
-                        Err(error) => return Some((Err(error), (body, parser, ready, true))),
-                    },
-                    Some(Err(error)) => {
-                        return Some((
-                            Err(ClientError::Transport(error)),
-                            (body, parser, ready, true),
-                        ))
-                    }
-                    None => return None,
-                }
-            }
-        },
-    )
+        idle,
+        parser: SseParser::new(),
+        ready: VecDeque::new(),
+        ended: false,
+    };
+    futures::stream::unfold(reader, |mut reader| async move {
+        reader.next_item().await.map(|item| (item, reader))
+    })
     .boxed()
+}
+
+struct BodyReader {
+    body: BoxStream<'static, reqwest::Result<Bytes>>,
+    idle: Duration,
+    parser: SseParser,
+    ready: VecDeque<SseItem>,
+    ended: bool,
+}
+
+impl BodyReader {
+    async fn next_item(&mut self) -> Option<Result<SseItem, ClientError>> {
+        loop {
+            if let Some(item) = self.ready.pop_front() {
+                if item == SseItem::Done {
+                    self.ended = true;
+                    self.ready.clear();
+                }
+                return Some(Ok(item));
+            }
+            if self.ended {
+                return None;
+            }
+            let next = tokio::time::timeout(self.idle, self.body.next()).await;
+            let failure = match next {
+                Ok(Some(Ok(bytes))) => match self.parser.push(&bytes) {
+                    Ok(items) => {
+                        self.ready.extend(items);
+                        continue;
+                    }
+                    Err(error) => error,
+                },
+                Ok(Some(Err(error))) => ClientError::Transport(error),
+                Ok(None) => return None,
+                Err(_) => ClientError::Idle(self.idle),
+            };
+            self.ended = true;
+            return Some(Err(failure));
+        }
+    }
 }
 
 #[cfg(test)]

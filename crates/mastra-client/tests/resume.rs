@@ -146,3 +146,38 @@ async fn a_lost_start_is_sent_again_and_the_run_starts_once() {
     assert_eq!(types.iter().filter(|t| *t == "start").count(), 1);
     assert_eq!(proxy.cuts(), 2);
 }
+
+#[tokio::test]
+async fn a_silent_stream_counts_as_lost() {
+    // A server that answers 200 with SSE headers and then says nothing, not even heartbeats.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let silent = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((mut socket, _)) = listener.accept().await {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let mut request = [0u8; 4096];
+            let _ = socket.read(&mut request).await;
+            let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n";
+            let _ = socket.write_all(head.as_bytes()).await;
+            held.push(socket);
+        }
+    });
+    let client = mastra_client::MastraClient::new(&format!("http://{addr}"))
+        .unwrap()
+        .with_stream_idle(Duration::from_millis(100))
+        .with_retry(RetryPolicy {
+            max_retries: 2,
+            initial_backoff: Duration::from_millis(1),
+            max_backoff: Duration::from_millis(2),
+        });
+    let mut events = client.observe("demo-agent", "some-run", 0);
+    match events.next().await {
+        Some(Err(ClientError::RetriesExhausted { attempts, source })) => {
+            assert_eq!(attempts, 3);
+            assert!(matches!(*source, ClientError::Idle(_)), "{source}");
+        }
+        other => panic!("expected RetriesExhausted, got {other:?}"),
+    }
+    silent.abort();
+}
