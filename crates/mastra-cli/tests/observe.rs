@@ -1,6 +1,7 @@
 //! `mastra observe` as a process against `mastra serve`: it prints a run's text, tool calls
 //! and results and its finish reason, from any offset, and through a proxy that cuts the
 //! connection at random points it prints exactly the same (nothing twice, nothing lost).
+//! The bearer token comes from `MASTRA_API_TOKEN`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -21,12 +22,19 @@ struct Server {
 
 impl Server {
     fn start() -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_mastra"))
+        Self::with_tokens(None)
+    }
+
+    fn with_tokens(tokens: Option<&str>) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_mastra"));
+        command
             .args(["serve", "--port", "0", "--demo-delay-ms", "2"])
             .env_remove("MASTRA_API_TOKENS")
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
+            .stdout(Stdio::piped());
+        if let Some(tokens) = tokens {
+            command.env("MASTRA_API_TOKENS", tokens);
+        }
+        let mut child = command.spawn().unwrap();
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
@@ -49,13 +57,18 @@ impl Server {
 
     /// Starts a run of `demo-agent` and returns its id once its first chunk arrived.
     async fn start_run(&self, messages: &str) -> String {
+        self.start_run_as(messages, None).await
+    }
+
+    async fn start_run_as(&self, messages: &str, token: Option<&str>) -> String {
         let run_id = format!("run-{}", messages.replace(' ', "-"));
-        let mut response = reqwest::Client::new()
+        let mut request = reqwest::Client::new()
             .post(format!("{}/api/agents/demo-agent/stream", self.url()))
-            .json(&json!({ "messages": messages, "runId": run_id }))
-            .send()
-            .await
-            .unwrap();
+            .json(&json!({ "messages": messages, "runId": run_id }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let mut response = request.send().await.unwrap();
         assert_eq!(response.status(), 200);
         // One chunk is enough: the run goes on after this reader hangs up.
         let first = response.chunk().await.unwrap().unwrap();
@@ -82,13 +95,20 @@ impl Drop for Server {
 
 /// Runs `mastra observe` with `args`; returns (success, stdout, stderr).
 async fn observe(args: &[&str]) -> (bool, String, String) {
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_mastra"))
+    observe_as(args, None).await
+}
+
+/// Runs `mastra observe` with `args` and `MASTRA_API_TOKEN` set to `token`.
+async fn observe_as(args: &[&str], token: Option<&str>) -> (bool, String, String) {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_mastra"));
+    command
         .arg("observe")
         .args(args)
-        .env_remove("MASTRA_API_TOKEN")
-        .output()
-        .await
-        .unwrap();
+        .env_remove("MASTRA_API_TOKEN");
+    if let Some(token) = token {
+        command.env("MASTRA_API_TOKEN", token);
+    }
+    let output = command.output().await.unwrap();
     (
         output.status.success(),
         String::from_utf8(output.stdout).unwrap(),
@@ -147,4 +167,18 @@ async fn observe_shows_tools_from_an_offset_and_fails_on_unknown_runs() {
         stderr.contains("observe needs <agentId> <runId>"),
         "{stderr}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn observe_sends_the_token_from_the_environment() {
+    let server = Server::with_tokens(Some("secret"));
+    let url = server.url();
+    let run_id = server.start_run_as("count to 3", Some("secret")).await;
+    let (ok, _, stderr) = observe(&["demo-agent", &run_id, "--url", &url]).await;
+    assert!(!ok);
+    assert!(stderr.contains("401"), "{stderr}");
+    let (ok, out, stderr) =
+        observe_as(&["demo-agent", &run_id, "--url", &url], Some("secret")).await;
+    assert!(ok, "{stderr}");
+    assert_eq!(out, "1 2 3\n[finish: stop]\n");
 }
