@@ -1,7 +1,8 @@
 //! The chat page in headless Chromium (driven by `playwright-core`, pinned in
 //! `tests/browser/package.json`): ask `count to 200`, reload in the middle of the answer,
 //! and the page resumes from its last index with the browser observe route; the final
-//! text is exactly "1 2 ... 200", nothing duplicated or missing. Chromium is installed
+//! text is exactly "1 2 ... 200", nothing duplicated or missing; a `weather in Paris`
+//! answer then shows its tool call and result. Chromium is installed
 //! with apt-get when missing; node and npm must be present.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]

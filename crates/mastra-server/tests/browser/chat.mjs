@@ -1,6 +1,7 @@
 // Asks the chat page `count to 200`, reloads it in the middle of the answer, and checks
 // that the page resumed from its last index: the final text is exactly "1 2 ... 200",
-// with nothing duplicated or missing. Usage: node chat.mjs <server url> <chromium path>
+// with nothing duplicated or missing; then `weather in Paris` shows its tool call and
+// result. Usage: node chat.mjs <server url> <chromium path>
 import { chromium } from "playwright-core";
 
 const [url, executablePath] = process.argv.slice(2);
@@ -41,7 +42,19 @@ try {
   if (!parts[0]?.endsWith("finished: stop")) failures.push("no finish: " + JSON.stringify(parts[0]));
   if (resumed.length === 0) failures.push("never resumed with an offset: " + JSON.stringify(requests));
   if (!saved?.run?.done) failures.push("the run is not marked done in sessionStorage");
-  console.log(JSON.stringify({ wordsBeforeReload: words, resumed, lastIndex: saved?.run?.lastIndex }));
+  // Tool calls and results are rendered too (and the earlier answer stays as it was).
+  await page.fill("#prompt", "weather in Paris");
+  await page.click("#send");
+  await page.waitForFunction(() => document.body.dataset.status === "idle"
+    && document.querySelectorAll(".assistant").length === 2
+    && document.querySelectorAll(".assistant")[1].textContent.includes("finished:"), null, { timeout: 20000 });
+  const answers = await page.evaluate(() =>
+    [...document.querySelectorAll(".assistant")].map((node) => node.textContent));
+  if (answers[0] !== parts[0]) failures.push("the first answer changed: " + JSON.stringify(answers[0]));
+  for (const needle of ["tool call: weather", "\"city\":\"Paris\"", "tool result: weather", "finished: stop"]) {
+    if (!answers[1].includes(needle)) failures.push("weather answer lacks " + needle + ": " + answers[1]);
+  }
+  console.log(JSON.stringify({ wordsBeforeReload: words, resumed, lastIndex: saved?.run?.lastIndex, weather: answers[1] }));
 } catch (error) {
   failures.push(String(error && error.stack || error));
 } finally {
