@@ -102,6 +102,13 @@ impl Fanout {
                 .subscribe(channel)
                 .await
                 .map_err(pubsub_error)?;
+            // Commands on one connection run in order: once PING is answered, Redis has
+            // registered the subscription, so nothing published from now on is missed.
+            shared
+                .subscriber
+                .ping::<fred::types::Value>(None)
+                .await
+                .map_err(pubsub_error)?;
             if let Some(entry) = lock(&shared.channels).get_mut(channel) {
                 entry.subscribed = true;
             }
@@ -242,7 +249,17 @@ async fn resubscribe(
         let serialized = shared.subscribing.lock().await;
         let channels: Vec<String> = lock(&shared.channels).keys().cloned().collect();
         let mut attempt = 0u32;
-        while let Err(error) = shared.subscriber.subscribe(channels.clone()).await {
+        while !channels.is_empty() {
+            // As in `subscribe`: the PING answer proves the subscriptions are in place.
+            let outcome = match shared.subscriber.subscribe(channels.clone()).await {
+                Ok(()) => shared
+                    .subscriber
+                    .ping::<fred::types::Value>(None)
+                    .await
+                    .map(drop),
+                Err(error) => Err(error),
+            };
+            let Err(error) = outcome else { break };
             tracing::warn!(%error, "resubscribing after a reconnect failed");
             attempt = attempt.saturating_add(1);
             tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt.min(40)))).await;
