@@ -4,11 +4,12 @@
 use std::fmt;
 
 pub(crate) const USAGE: &str = "\
-usage: mastra serve [--host 127.0.0.1] [--port 4111] [--demo-delay-ms 20]
+usage: mastra serve [--host 127.0.0.1] [--port 4111] [--demo-delay-ms 20] [--redis-url URL]
        mastra observe <agentId> <runId> [--offset 0] [--url http://127.0.0.1:4111]
 
 Serves upstream Mastra's /api agent routes with one durable agent, `demo-agent`, on the
-built-in demo model (offline) with the demo tools, in memory. Bearer tokens are read from
+built-in demo model (offline) with the demo tools, in memory, or with its run logs and live
+events on Redis when --redis-url (or REDIS_URL) is given. Bearer tokens are read from
 MASTRA_API_TOKENS (comma-separated); without any, the API is open. SIGTERM or Ctrl-C stops
 the server gracefully.
 
@@ -16,6 +17,8 @@ serve options:
   --host HOST           address to listen on (default 127.0.0.1)
   --port PORT           port to listen on; 0 picks a free one (default 4111)
   --demo-delay-ms MS    pause of the demo model before each streamed part (default 20)
+  --redis-url URL       redis:// or rediss:// URL for the run logs and live events
+                        (default: REDIS_URL if set, else in memory)
   -h, --help            this help
   -V, --version         the version
 
@@ -43,6 +46,8 @@ pub(crate) struct ServeArgs {
     pub(crate) host: String,
     pub(crate) port: u16,
     pub(crate) demo_delay_ms: u64,
+    /// Redis for run logs and live events (`--redis-url`; `REDIS_URL` is read at start-up).
+    pub(crate) redis_url: Option<String>,
 }
 
 impl Default for ServeArgs {
@@ -51,6 +56,7 @@ impl Default for ServeArgs {
             host: "127.0.0.1".into(),
             port: 4111,
             demo_delay_ms: 20,
+            redis_url: None,
         }
     }
 }
@@ -110,6 +116,7 @@ pub(crate) fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, 
             (false, "--host") => serve.host = value()?,
             (false, "--port") => serve.port = number(&name, &value()?)?,
             (false, "--demo-delay-ms") => serve.demo_delay_ms = number(&name, &value()?)?,
+            (false, "--redis-url") => serve.redis_url = Some(value()?),
             (true, "--offset") => offset = number(&name, &value()?)?,
             (true, "--url") => url = value()?,
             _ => return Err(ArgsError(format!("unknown option `{name}`"))),
@@ -150,11 +157,15 @@ mod tests {
             Command::Serve(ServeArgs::default())
         );
         assert_eq!(
-            parse_str("serve --host 0.0.0.0 --port=8080 --demo-delay-ms 0").unwrap(),
+            parse_str(
+                "serve --host 0.0.0.0 --port=8080 --demo-delay-ms 0 --redis-url redis://r:6379"
+            )
+            .unwrap(),
             Command::Serve(ServeArgs {
                 host: "0.0.0.0".into(),
                 port: 8080,
                 demo_delay_ms: 0,
+                redis_url: Some("redis://r:6379".into()),
             })
         );
     }
@@ -166,6 +177,7 @@ mod tests {
         assert_eq!(parse_str("--version").unwrap(), Command::Version);
         assert!(parse_str("launch").is_err());
         assert!(parse_str("serve --port").is_err());
+        assert!(parse_str("serve --redis-url").is_err());
         assert!(parse_str("serve --port 70000").is_err());
         assert!(parse_str("serve --colour red").is_err());
         assert!(parse_str("observe demo-agent").is_err());

@@ -3,7 +3,8 @@
 //! `mastra serve` runs the HTTP server (`mastra-server`, upstream Mastra's `/api` routes)
 //! with one durable agent, `demo-agent`, on the built-in demo model and the demo tools, all
 //! in memory, so that `@mastra/client-js`, `curl` or a browser can try resumable streams
-//! offline:
+//! offline (`--redis-url URL` or `REDIS_URL` puts run logs and live events on Redis, so
+//! several `mastra serve` processes serve each other's runs):
 //!
 //! ```sh
 //! mastra serve --port 4111 &
@@ -18,10 +19,14 @@ mod args;
 mod observe;
 
 use args::{Command, ObserveArgs, ServeArgs, USAGE};
+use mastra_cache::ServerCache;
 use mastra_core::{demo, Agent};
 use mastra_durable::{create_durable_agent, Mastra};
+use mastra_pubsub::PubSub;
+use mastra_redis::{RedisConfig, RedisConnection, RedisPubSub, RedisServerCache};
 use mastra_server::{serve_on, termination_signal, ServerConfig};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 fn main() -> ExitCode {
@@ -83,7 +88,20 @@ fn serve(options: ServeArgs) -> ExitCode {
 }
 
 async fn run(options: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
-    let mastra = demo_mastra(Duration::from_millis(options.demo_delay_ms))?;
+    let redis_url = options.redis_url.clone().or_else(|| {
+        std::env::var("REDIS_URL")
+            .ok()
+            .filter(|url| !url.trim().is_empty())
+    });
+    let backends = match &redis_url {
+        Some(url) => Some(redis_backends(url).await?),
+        None => None,
+    };
+    let storage = match backends.is_some() {
+        true => "run logs and live events on Redis",
+        false => "in memory",
+    };
+    let mastra = demo_mastra(Duration::from_millis(options.demo_delay_ms), backends)?;
     let config = ServerConfig::from_env();
     let listener = tokio::net::TcpListener::bind((options.host.as_str(), options.port)).await?;
     let auth = match config.requires_auth() {
@@ -92,7 +110,7 @@ async fn run(options: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     };
     // The first line names the address (with `--port 0`, the one picked), for scripts.
     say(&format!(
-        "mastra: listening on http://{}/api ({auth})",
+        "mastra: listening on http://{}/api ({auth}; {storage})",
         listener.local_addr()?
     ));
     serve_on(listener, mastra, config, termination_signal()).await?;
@@ -107,14 +125,31 @@ fn say(line: &str) {
     let _ = writeln!(stdout, "{line}").and_then(|()| stdout.flush());
 }
 
-/// `demo-agent`: durable, the demo model and tools, in-memory pubsub, cache and run store.
-fn demo_mastra(delay: Duration) -> Result<Mastra, mastra_durable::DurableError> {
+/// The pubsub and cache of a Redis deployment.
+type Backends = (Arc<dyn PubSub>, Arc<dyn ServerCache>);
+
+async fn redis_backends(url: &str) -> Result<Backends, Box<dyn std::error::Error>> {
+    let connection = RedisConnection::connect(RedisConfig::new(url)).await?;
+    Ok((
+        Arc::new(RedisPubSub::new(connection.clone()).await?),
+        Arc::new(RedisServerCache::new(connection)),
+    ))
+}
+
+/// `demo-agent`: durable, the demo model and tools; in-memory pubsub, cache and run store,
+/// or Redis's pubsub and cache when given (paused runs stay in this process's run store).
+fn demo_mastra(
+    delay: Duration,
+    backends: Option<Backends>,
+) -> Result<Mastra, mastra_durable::DurableError> {
     let agent = Agent::builder("demo-agent", demo::DemoModel::new().with_delay(delay))
         .name("Demo Agent")
         .instructions("You are a helpful assistant. Try: count to 5, weather in Paris, calculate 2 * (3 + 4).")
         .tools(demo::demo_tools())
         .build();
-    Mastra::builder()
-        .durable_agent(create_durable_agent(agent))
-        .build()
+    let mut builder = Mastra::builder().durable_agent(create_durable_agent(agent));
+    if let Some((pubsub, cache)) = backends {
+        builder = builder.pubsub(pubsub).cache(cache);
+    }
+    builder.build()
 }

@@ -14,6 +14,7 @@ fn start(tokens: Option<&str>) -> (Child, String) {
     command
         .args(["serve", "--port", "0", "--demo-delay-ms", "1"])
         .env_remove("MASTRA_API_TOKENS")
+        .env_remove("REDIS_URL")
         .stdout(Stdio::piped());
     if let Some(tokens) = tokens {
         command.env("MASTRA_API_TOKENS", tokens);
