@@ -1,1 +1,128 @@
-fn main() {}
+//! Per-step overhead of the evented engine against the local engine: runs of 1, 10 and 50
+//! model steps (each but the last calls a no-op tool) with a no-delay model, in memory.
+//! Prints ms per agent step (a model step plus its tool step: two queue messages on the
+//! evented engine). Run with `cargo bench -p mastra-workflows --bench evented_steps`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use async_trait::async_trait;
+use futures::stream::{self, StreamExt};
+use mastra_core::tool::tool;
+use mastra_core::{
+    Agent, FinishReason, LanguageModel, ModelError, ModelPart, ModelRequest, ModelStream, Role,
+    StreamOptions, ToolContext, ToolError, Usage,
+};
+use mastra_durable::{create_durable_agent, DurableAgent, LocalEngine};
+use mastra_pubsub::{EventEmitterPubSub, PubSub};
+use mastra_workflows::{create_evented_agent, EventedEngine};
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Calls the no-op tool until `steps` model steps are reached, then answers.
+#[derive(Debug, Clone, Copy)]
+struct LoopModel;
+
+#[async_trait]
+impl LanguageModel for LoopModel {
+    fn provider(&self) -> &str {
+        "bench"
+    }
+
+    fn model_id(&self) -> &str {
+        "loop"
+    }
+
+    async fn stream(&self, request: ModelRequest) -> Result<ModelStream, ModelError> {
+        let round = request
+            .messages
+            .iter()
+            .filter(|m| m.role == Role::Tool)
+            .count();
+        let steps: usize = request
+            .messages
+            .iter()
+            .find(|m| m.role == Role::User)
+            .and_then(|m| m.text().parse().ok())
+            .unwrap_or(1);
+        let usage = Usage::new(1, 1);
+        let parts = if round + 1 < steps {
+            vec![
+                ModelPart::TextDelta("tick ".into()),
+                ModelPart::ToolCall {
+                    id: format!("c{round}"),
+                    name: "noop".into(),
+                    args: "{}".into(),
+                },
+                ModelPart::Finish {
+                    reason: FinishReason::ToolCalls,
+                    usage,
+                },
+            ]
+        } else {
+            vec![
+                ModelPart::TextDelta("done".into()),
+                ModelPart::Finish {
+                    reason: FinishReason::Stop,
+                    usage,
+                },
+            ]
+        };
+        Ok(stream::iter(parts.into_iter().map(Ok)).boxed())
+    }
+}
+
+fn agent() -> Agent {
+    let noop = tool(
+        "noop",
+        "does nothing",
+        |_: Value, _: ToolContext| async move { Ok::<_, ToolError>(Value::Null) },
+    );
+    Agent::builder("bench", LoopModel).tool(noop).build()
+}
+
+async fn ms_per_step(durable: &DurableAgent, steps: usize, runs: usize) -> f64 {
+    for _ in 0..3 {
+        run(durable, steps).await;
+    }
+    let started = Instant::now();
+    for _ in 0..runs {
+        run(durable, steps).await;
+    }
+    started.elapsed().as_secs_f64() * 1000.0 / (runs * steps) as f64
+}
+
+async fn run(durable: &DurableAgent, steps: usize) {
+    let output = durable
+        .generate(steps.to_string(), StreamOptions::new())
+        .await
+        .unwrap_or_else(|e| panic!("run failed: {e}"));
+    assert_eq!(output.steps.len(), steps);
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let local = create_durable_agent(agent())
+        .engine(Arc::new(LocalEngine::new()))
+        .unlimited_steps()
+        .build();
+    let pubsub: Arc<dyn PubSub> = Arc::new(EventEmitterPubSub::new());
+    let engine = EventedEngine::builder(pubsub).build();
+    let evented = create_evented_agent(agent(), &engine)
+        .unlimited_steps()
+        .build();
+    let _workers = engine
+        .start_workers(2)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    println!("| steps | local ms/step | evented ms/step | evented overhead ms/step |");
+    println!("|---:|---:|---:|---:|");
+    for (steps, runs) in [(1, 300), (10, 60), (50, 15)] {
+        let local_ms = ms_per_step(&local, steps, runs).await;
+        let evented_ms = ms_per_step(&evented, steps, runs).await;
+        println!(
+            "| {steps} | {local_ms:.3} | {evented_ms:.3} | {:.3} |",
+            evented_ms - local_ms
+        );
+    }
+}

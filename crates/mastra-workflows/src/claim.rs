@@ -36,7 +36,7 @@ impl Claim {
         ttl: Duration,
     ) -> Result<Arc<Self>, PubSubError> {
         let key = lease_key(run_id);
-        let pause = (ttl / 4).clamp(Duration::from_millis(5), Duration::from_secs(1));
+        let pause = (ttl / 4).clamp(Duration::from_millis(5), Duration::from_millis(100));
         loop {
             if let Some(lease) = leases.acquire(&key, owner, ttl).await? {
                 return Ok(Arc::new(Self {

@@ -68,7 +68,8 @@ impl EventedEngine {
             return Ok(());
         }
         let step = record.step;
-        let checkpoint: Checkpoint = serde_json::from_value(record.data.clone())?;
+        let mut record = record;
+        let checkpoint: Checkpoint = serde_json::from_value(std::mem::take(&mut record.data))?;
         if claim.generation > record.generation + 1 {
             // Someone claimed the run since its last checkpoint and may have started this
             // step: fence them out, then tell observers that their output is void.
@@ -132,14 +133,17 @@ impl EventedEngine {
                 if !claim.verify().await {
                     return Err(superseded(run_id));
                 }
+                // Stored as paused before the pause is announced: an answer may come (and
+                // queue the run again) as soon as observers see it.
                 let state = executor.state().clone();
+                next.phase = RunPhase::Suspended;
+                next.data = serde_json::to_value(Checkpoint { state, log_len })?;
+                if !store.save(&next).await? {
+                    return Err(superseded(run_id));
+                }
+                lock(&self.inner.local).remove(run_id);
                 match ctx.suspend(executor, suspensions).await {
-                    DriveOutcome::Suspended(_) => {
-                        next.phase = RunPhase::Suspended;
-                        next.data = serde_json::to_value(Checkpoint { state, log_len })?;
-                        store.save(&next).await?;
-                        lock(&self.inner.local).remove(run_id);
-                    }
+                    DriveOutcome::Suspended(_) => {}
                     DriveOutcome::Lost(error) => return Err(error.into()),
                     _ => self.forget(run_id, claim.generation).await?,
                 }
