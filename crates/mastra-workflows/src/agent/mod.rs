@@ -155,7 +155,7 @@ impl EventedEngine {
             generation,
             phase: RunPhase::Active,
             cancel_requested: false,
-            data: serde_json::to_value(&checkpoint).map_err(DurableError::Encoding)?,
+            data: serde_json::to_string(&checkpoint).map_err(DurableError::Encoding)?,
         };
         let callbacks = callbacks::relay_terminal(ctx, &run_id, run.callbacks).await?;
         self.inner.store.put(&record).await?;

@@ -69,7 +69,7 @@ impl EventedEngine {
         }
         let step = record.step;
         let mut record = record;
-        let checkpoint: Checkpoint = serde_json::from_value(std::mem::take(&mut record.data))?;
+        let checkpoint: Checkpoint = serde_json::from_str(&std::mem::take(&mut record.data))?;
         if claim.generation > record.generation + 1 {
             // Someone claimed the run since its last checkpoint and may have started this
             // step: fence them out, then tell observers that their output is void.
@@ -120,7 +120,7 @@ impl EventedEngine {
         match progress {
             StepProgress::Continue => {
                 let state = executor.into_state();
-                next.data = serde_json::to_value(Checkpoint { state, log_len })?;
+                next.data = serde_json::to_string(&Checkpoint { state, log_len })?;
                 if !store.save(&next).await? {
                     return Err(superseded(run_id));
                 }
@@ -137,7 +137,7 @@ impl EventedEngine {
                 // queue the run again) as soon as observers see it.
                 let state = executor.state().clone();
                 next.phase = RunPhase::Suspended;
-                next.data = serde_json::to_value(Checkpoint { state, log_len })?;
+                next.data = serde_json::to_string(&Checkpoint { state, log_len })?;
                 if !store.save(&next).await? {
                     return Err(superseded(run_id));
                 }

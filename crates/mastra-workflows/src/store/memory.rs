@@ -92,7 +92,7 @@ mod tests {
             generation,
             phase: RunPhase::Active,
             cancel_requested: false,
-            data: serde_json::Value::Null,
+            data: "null".into(),
         }
     }
 

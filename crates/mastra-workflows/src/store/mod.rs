@@ -8,7 +8,6 @@ pub use memory::InMemoryWorkflowStore;
 use crate::WorkflowError;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use std::fmt;
 
 /// Whether a stored run is waiting for its next step or for a person.
@@ -37,8 +36,9 @@ pub struct StoredRun {
     /// Someone asked to cancel (abort) the run; the next step ends it.
     #[serde(default)]
     pub cancel_requested: bool,
-    /// The engine's state of the run (a workflow's value, an agent's `RunState`, ...).
-    pub data: Value,
+    /// The engine's state of the run (a workflow's value, an agent's `RunState`, ...) as
+    /// JSON text: stored and copied as one string, never as a tree of values.
+    pub data: String,
 }
 
 /// Stores runs by id. Writes are fenced: a writer whose generation is older than the

@@ -149,7 +149,7 @@ impl WorkflowEngine {
             generation: 0,
             phase: RunPhase::Active,
             cancel_requested: false,
-            data: serde_json::to_value(progress)?,
+            data: serde_json::to_string(&progress)?,
         };
         self.inner.store.put(&record).await?;
         self.publish(Task::new(workflow.id.clone(), run_id.clone(), 0).to_event()?)
@@ -169,7 +169,7 @@ impl WorkflowEngine {
             let record = self.inner.store.load(run_id).await?;
             let record = record.ok_or_else(|| WorkflowError::UnknownRun(run_id.to_owned()))?;
             if record.phase == RunPhase::Finished {
-                let progress: Progress = serde_json::from_value(record.data)?;
+                let progress: Progress = serde_json::from_str(&record.data)?;
                 return match progress.error {
                     Some(reason) => Err(WorkflowError::Ended {
                         run_id: run_id.to_owned(),
@@ -224,7 +224,7 @@ impl WorkflowEngine {
         if record.phase != RunPhase::Active || (record.step != task.step && !redelivered) {
             return Ok(());
         }
-        let mut progress: Progress = serde_json::from_value(record.data.clone())?;
+        let mut progress: Progress = serde_json::from_str(&record.data)?;
         let (node, value) = (progress.node, progress.value.clone());
         let outcome = match nodes.get(node) {
             Some(Node::Then(step)) => step.run(value).await.map(|v| (v, node + 1)),
@@ -265,7 +265,7 @@ impl WorkflowEngine {
         if ended {
             next.phase = RunPhase::Finished;
         }
-        next.data = serde_json::to_value(&progress)?;
+        next.data = serde_json::to_string(&progress)?;
         if !store.save(&next).await? {
             return Err(WorkflowError::Superseded {
                 run_id: task.run_id.clone(),
@@ -276,7 +276,7 @@ impl WorkflowEngine {
             (false, _) => Task::new(next.workflow_id, next.run_id, next.step).to_event()?,
             (true, failed) => {
                 let kind = EventType::Other(if failed { FAIL } else { END }.to_owned());
-                Event::new(kind, next.run_id, next.data)
+                Event::new(kind, next.run_id, serde_json::to_value(&progress)?)
             }
         };
         self.publish(event).await
