@@ -1,11 +1,13 @@
 //! Per-step overhead of the evented engine against the local engine: runs of 1, 10 and 50
 //! model steps (each but the last calls a no-op tool) with a no-delay model, in memory.
 //! Prints ms per agent step (a model step plus its tool step: two queue messages on the
-//! evented engine). Run with `cargo bench -p mastra-workflows --bench evented_steps`.
+//! evented engine), in memory, then over Redis (127.0.0.1:6379 or `REDIS_URL`) when it
+//! answers. Run with `cargo bench -p mastra-workflows --bench evented_steps`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use async_trait::async_trait;
 use futures::stream::{self, StreamExt};
+use mastra_cache::ServerCache;
 use mastra_core::tool::tool;
 use mastra_core::{
     Agent, FinishReason, LanguageModel, ModelError, ModelPart, ModelRequest, ModelStream, Role,
@@ -13,6 +15,7 @@ use mastra_core::{
 };
 use mastra_durable::{create_durable_agent, DurableAgent, LocalEngine};
 use mastra_pubsub::{EventEmitterPubSub, PubSub};
+use mastra_redis::{RedisConfig, RedisConnection, RedisPubSub, RedisServerCache};
 use mastra_workflows::{create_evented_agent, EventedEngine};
 use serde_json::Value;
 use std::sync::Arc;
@@ -99,30 +102,64 @@ async fn run(durable: &DurableAgent, steps: usize) {
     assert_eq!(output.steps.len(), steps);
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() {
-    let local = create_durable_agent(agent())
+/// The local and the evented durable agent over one transport and one run-log cache.
+async fn agents(
+    pubsub: Arc<dyn PubSub>,
+    cache: Option<Arc<dyn ServerCache>>,
+) -> (DurableAgent, DurableAgent, mastra_workflows::WorkerHandle) {
+    let mut local = create_durable_agent(agent())
+        .pubsub(pubsub.clone())
         .engine(Arc::new(LocalEngine::new()))
-        .unlimited_steps()
-        .build();
-    let pubsub: Arc<dyn PubSub> = Arc::new(EventEmitterPubSub::new());
+        .unlimited_steps();
     let engine = EventedEngine::builder(pubsub).build();
-    let evented = create_evented_agent(agent(), &engine)
-        .unlimited_steps()
-        .build();
-    let _workers = engine
-        .start_workers(2)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let mut evented = create_evented_agent(agent(), &engine).unlimited_steps();
+    if let Some(cache) = cache {
+        local = local.cache(cache.clone());
+        evented = evented.cache(cache);
+    }
+    let workers = engine.start_workers(2).await.unwrap();
+    (local.build(), evented.build(), workers)
+}
 
+async fn table(name: &str, local: &DurableAgent, evented: &DurableAgent) {
+    println!("\n{name}\n");
     println!("| steps | local ms/step | evented ms/step | evented overhead ms/step |");
     println!("|---:|---:|---:|---:|");
     for (steps, runs) in [(1, 300), (10, 60), (50, 15)] {
-        let local_ms = ms_per_step(&local, steps, runs).await;
-        let evented_ms = ms_per_step(&evented, steps, runs).await;
+        let local_ms = ms_per_step(local, steps, runs).await;
+        let evented_ms = ms_per_step(evented, steps, runs).await;
         println!(
             "| {steps} | {local_ms:.3} | {evented_ms:.3} | {:.3} |",
             evented_ms - local_ms
         );
+    }
+}
+
+async fn redis() -> Option<(Arc<dyn PubSub>, Arc<dyn ServerCache>)> {
+    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let id = uuid::Uuid::new_v4();
+    let config = RedisConfig::new(url)
+        .with_key_prefix(format!("bench:evented:{id}:"))
+        .with_channel_prefix(format!("bench:evented:{id}:ch:"))
+        .with_default_ttl(std::time::Duration::from_secs(60));
+    let connection = RedisConnection::connect(config).await.ok()?;
+    let pubsub = RedisPubSub::new(connection.clone()).await.ok()?;
+    Some((
+        Arc::new(pubsub),
+        Arc::new(RedisServerCache::new(connection)),
+    ))
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let memory: Arc<dyn PubSub> = Arc::new(EventEmitterPubSub::new());
+    let (local, evented, _workers) = agents(memory, None).await;
+    table("In memory", &local, &evented).await;
+    match redis().await {
+        Some((pubsub, cache)) => {
+            let (local, evented, _workers) = agents(pubsub, Some(cache)).await;
+            table("Redis (queue, leases and run log)", &local, &evented).await;
+        }
+        None => println!("\nRedis: not reachable, skipped"),
     }
 }
