@@ -1,0 +1,95 @@
+//! Fault injection: a store that freezes after a checkpoint, leases whose renewals stop.
+
+use async_trait::async_trait;
+use mastra_pubsub::{Lease, LeaseProvider, PubSubError};
+use mastra_workflows::{InMemoryWorkflowStore, StoredRun, WorkflowError, WorkflowStore};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// A workflow store that hangs for good right after storing the checkpoint of step
+/// `freeze_at`, as a process dying between storing a step and queueing the next would.
+#[derive(Debug)]
+pub struct FreezingStore {
+    pub inner: Arc<InMemoryWorkflowStore>,
+    pub freeze_at: u64,
+    pub frozen: Notify,
+}
+
+#[async_trait]
+impl WorkflowStore for FreezingStore {
+    async fn put(&self, run: &StoredRun) -> Result<(), WorkflowError> {
+        self.inner.put(run).await
+    }
+    async fn load(&self, run_id: &str) -> Result<Option<StoredRun>, WorkflowError> {
+        self.inner.load(run_id).await
+    }
+    async fn save(&self, run: &StoredRun) -> Result<bool, WorkflowError> {
+        let saved = self.inner.save(run).await?;
+        if run.step == self.freeze_at {
+            self.frozen.notify_one();
+            std::future::pending::<()>().await;
+        }
+        Ok(saved)
+    }
+    async fn fence(&self, run_id: &str, generation: u64) -> Result<bool, WorkflowError> {
+        self.inner.fence(run_id, generation).await
+    }
+    async fn request_cancel(&self, run_id: &str) -> Result<bool, WorkflowError> {
+        self.inner.request_cancel(run_id).await
+    }
+    async fn remove(&self, run_id: &str, generation: u64) -> Result<bool, WorkflowError> {
+        self.inner.remove(run_id, generation).await
+    }
+    async fn list(&self) -> Result<Vec<String>, WorkflowError> {
+        self.inner.list().await
+    }
+}
+
+/// Leases whose renewals by one owner hang while it is "stopped" (as SIGSTOP would), then
+/// go through (and fail, once someone else took the lease).
+#[derive(Debug)]
+pub struct StoppableLeases {
+    pub inner: Arc<dyn LeaseProvider>,
+    pub stopped: Mutex<Option<String>>,
+    pub continued: Notify,
+}
+
+impl StoppableLeases {
+    pub fn stop(&self, owner: &str) {
+        *self.stopped.lock().unwrap() = Some(owner.to_owned());
+    }
+
+    pub fn resume(&self) {
+        self.stopped.lock().unwrap().take();
+        self.continued.notify_waiters();
+    }
+}
+
+#[async_trait]
+impl LeaseProvider for StoppableLeases {
+    async fn acquire(
+        &self,
+        key: &str,
+        owner: &str,
+        ttl: Duration,
+    ) -> Result<Option<Lease>, PubSubError> {
+        self.inner.acquire(key, owner, ttl).await
+    }
+    async fn renew(&self, key: &str, owner: &str, ttl: Duration) -> Result<bool, PubSubError> {
+        loop {
+            let continued = self.continued.notified();
+            if self.stopped.lock().unwrap().as_deref() != Some(owner) {
+                break;
+            }
+            continued.await;
+        }
+        self.inner.renew(key, owner, ttl).await
+    }
+    async fn release(&self, key: &str, owner: &str) -> Result<bool, PubSubError> {
+        self.inner.release(key, owner).await
+    }
+    async fn owner(&self, key: &str) -> Result<Option<String>, PubSubError> {
+        self.inner.owner(key).await
+    }
+}
