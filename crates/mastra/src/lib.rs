@@ -14,6 +14,7 @@
 //! | `server` | `mastra-server` (feature `server`) | the HTTP edge: upstream's agent routes over axum, resumable SSE |
 //! | `inngest` | `mastra-inngest` (feature `inngest`) | the Inngest SDK protocol: a serve endpoint with memoized steps, signatures, sync and events |
 //! | `client` | `mastra-client` (feature `client`) | a Rust client of the agent routes, with streams that resume by themselves |
+//! | `workflows` | `mastra-workflows` (feature `workflows`) | the evented workflow engine: `create_evented_agent`, workers, crash recovery and fencing |
 //!
 //! ```
 //! use futures::StreamExt;
@@ -51,3 +52,5 @@ pub use mastra_pubsub as pubsub;
 pub use mastra_redis as redis;
 #[cfg(feature = "server")]
 pub use mastra_server as server;
+#[cfg(feature = "workflows")]
+pub use mastra_workflows as workflows;
