@@ -1,36 +1,13 @@
 //! Envelopes back into chunks (wire-contract §2): what `/stream` would have sent for them.
 
-use mastra_core::chunk::{ErrorPayload, FinishPayload, StepFinishPayload};
-use mastra_core::{Chunk, ChunkKind};
-use mastra_pubsub::{Event, EventType};
-use serde::Deserialize;
+use mastra_core::Chunk;
+use mastra_pubsub::Event;
 
 /// The chunk an envelope carries: `chunk` and `step-start` carry a whole chunk;
 /// `step-finish`, `finish` and `error` carry its payload. Other envelopes (`suspended`,
 /// lifecycle events) carry none.
 pub fn envelope_chunk(event: &Event) -> Option<Chunk> {
-    let wrap = |kind| Some(Chunk::agent(event.run_id.clone(), kind));
-    let data = &event.data;
-    match event.kind {
-        EventType::Chunk | EventType::StepStart => {
-            Chunk::deserialize(data).ok().map(|mut chunk| {
-                if chunk.run_id.is_empty() {
-                    chunk.run_id.clone_from(&event.run_id);
-                }
-                chunk
-            })
-        }
-        EventType::StepFinish => StepFinishPayload::deserialize(data)
-            .ok()
-            .and_then(|payload| wrap(ChunkKind::StepFinish(payload))),
-        EventType::Finish => FinishPayload::deserialize(data)
-            .ok()
-            .and_then(|payload| wrap(ChunkKind::Finish(payload))),
-        EventType::Error => ErrorPayload::deserialize(data)
-            .ok()
-            .and_then(|payload| wrap(ChunkKind::Error(payload))),
-        _ => None,
-    }
+    Chunk::from_envelope(event.kind.as_str(), &event.run_id, &event.data)
 }
 
 #[cfg(test)]

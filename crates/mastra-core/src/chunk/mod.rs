@@ -12,6 +12,7 @@
 //! assert_eq!(serde_json::from_str::<Chunk>(&json).unwrap(), chunk);
 //! ```
 
+mod envelope;
 mod payload;
 
 pub use payload::*;

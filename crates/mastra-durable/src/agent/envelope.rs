@@ -3,10 +3,8 @@
 //! `step-start` and every model chunk travel as their chunk; `step-finish`, `finish` and
 //! `error` carry the chunk's payload as their data; `suspended` carries the suspension.
 
-use mastra_core::chunk::{ErrorPayload, FinishPayload, StepFinishPayload};
 use mastra_core::{Chunk, ChunkKind, Suspension};
 use mastra_pubsub::{Event, EventType};
-use serde::Deserialize;
 
 /// The envelope for one chunk of run `run_id`.
 pub fn chunk_event(chunk: &Chunk) -> Result<Event, serde_json::Error> {
@@ -32,35 +30,15 @@ pub fn suspended_event(run_id: &str, suspension: &Suspension) -> Result<Event, s
 /// The chunk an envelope carries, if it carries one (`suspended` and lifecycle-only events
 /// such as `iteration-complete` carry none).
 pub fn event_chunk(event: &Event) -> Option<Chunk> {
-    let wrap = |kind| Some(Chunk::agent(event.run_id.clone(), kind));
-    // Deserializing from `&Value` reads the event in place instead of copying it first.
-    let data = &event.data;
-    match event.kind {
-        EventType::Chunk | EventType::StepStart => {
-            Chunk::deserialize(data).ok().map(|mut chunk| {
-                if chunk.run_id.is_empty() {
-                    chunk.run_id.clone_from(&event.run_id);
-                }
-                chunk
-            })
-        }
-        EventType::StepFinish => StepFinishPayload::deserialize(data)
-            .ok()
-            .and_then(|p| wrap(ChunkKind::StepFinish(p))),
-        EventType::Finish => FinishPayload::deserialize(data)
-            .ok()
-            .and_then(|p| wrap(ChunkKind::Finish(p))),
-        EventType::Error => ErrorPayload::deserialize(data)
-            .ok()
-            .and_then(|p| wrap(ChunkKind::Error(p))),
-        _ => None,
-    }
+    Chunk::from_envelope(event.kind.as_str(), &event.run_id, &event.data)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mastra_core::chunk::{DeltaPayload, FinishOutput, StepResultInfo};
+    use mastra_core::chunk::{
+        DeltaPayload, ErrorPayload, FinishOutput, FinishPayload, StepResultInfo,
+    };
     use mastra_core::{ErrorInfo, FinishReason, SuspensionKind, Usage};
     use serde_json::json;
 
