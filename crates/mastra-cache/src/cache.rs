@@ -80,6 +80,12 @@ pub trait ServerCache: Send + Sync + fmt::Debug {
     /// creating it when missing, and refreshes the log's TTL, all atomically. Returns the
     /// entry's position, which is also written into the stored entry as its first field.
     async fn append_indexed(&self, key: &str, entry: &str) -> Result<u64, CacheError>;
+
+    /// [`append_indexed`](Self::append_indexed) for a caller that hands over its buffer,
+    /// which a backend may keep as the stored entry instead of copying it.
+    async fn append_indexed_owned(&self, key: &str, entry: String) -> Result<u64, CacheError> {
+        self.append_indexed(key, &entry).await
+    }
 }
 
 /// Splits a log entry into the part that follows its opening brace, checking that it is a

@@ -134,3 +134,40 @@ async fn expired_keys_are_freed_not_just_hidden() {
     tokio::time::sleep(Duration::from_millis(1_200)).await;
     assert_eq!(cache.key_count(), 1, "only the pinned key is left");
 }
+
+#[tokio::test]
+async fn handed_over_entries_read_back_like_borrowed_ones() {
+    let cache = InMemoryServerCache::new();
+    // Compact (kept as is), padded (re-written) and borrowed entries share one log.
+    let compact = String::from(r#"{"type":"chunk","n":1}"#);
+    assert_eq!(cache.append_indexed_owned("log", compact).await.unwrap(), 0);
+    let padded = String::from(" {  \"type\":\"chunk\",\"n\":2}");
+    assert_eq!(cache.append_indexed_owned("log", padded).await.unwrap(), 1);
+    assert_eq!(cache.append_indexed("log", r#"{"n":3}"#).await.unwrap(), 2);
+    assert_eq!(
+        cache
+            .append_indexed_owned("log", "{}".into())
+            .await
+            .unwrap(),
+        3
+    );
+    assert_eq!(
+        cache.list_range("log", 0, None).await.unwrap(),
+        vec![
+            r#"{"index":0,"type":"chunk","n":1}"#.to_owned(),
+            r#"{"index":1,"type":"chunk","n":2}"#.to_owned(),
+            r#"{"index":2,"n":3}"#.to_owned(),
+            r#"{"index":3}"#.to_owned(),
+        ]
+    );
+    // Bad entries are refused on this path too, and take no position.
+    assert!(cache
+        .append_indexed_owned("log", "[1]".into())
+        .await
+        .is_err());
+    assert!(cache
+        .append_indexed_owned("log", r#"{"index":9}"#.into())
+        .await
+        .is_err());
+    assert_eq!(cache.list_len("log").await.unwrap(), 4);
+}

@@ -1,5 +1,6 @@
 //! The run log: each topic's events in a [`ServerCache`] list, indexed by position.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use mastra_cache::ServerCache;
@@ -15,6 +16,8 @@ use crate::DurableError;
 pub struct RunLog {
     cache: Arc<dyn ServerCache>,
     key_prefix: Arc<str>,
+    /// The size of the last entry written, as the first guess for the next one's buffer.
+    size_hint: Arc<AtomicUsize>,
 }
 
 impl RunLog {
@@ -23,6 +26,7 @@ impl RunLog {
         Self {
             cache,
             key_prefix: key_prefix.into(),
+            size_hint: Arc::new(AtomicUsize::new(MIN_BUFFER)),
         }
     }
 
@@ -45,14 +49,21 @@ impl RunLog {
     /// Appends `event` (whose own `index` is ignored) and returns the index it was given:
     /// its position in the log.
     pub async fn append(&self, topic: &str, event: &Event) -> Result<u64, DurableError> {
+        let hint = self.size_hint.load(Ordering::Relaxed);
         let json = if event.index.is_some() {
             let mut unindexed = event.clone();
             unindexed.index = None;
-            encode(&unindexed)?
+            encode(&unindexed, hint)
         } else {
-            encode(event)?
+            encode(event, hint)
         };
-        Ok(self.cache.append_indexed(&self.key(topic), &json).await?)
+        self.size_hint
+            .store(json.len().max(MIN_BUFFER), Ordering::Relaxed);
+        // The buffer becomes the stored entry where the backend can keep it.
+        Ok(self
+            .cache
+            .append_indexed_owned(&self.key(topic), json)
+            .await?)
     }
 
     /// How many events the log of `topic` holds (0 when it is missing or expired).
@@ -92,16 +103,15 @@ impl RunLog {
     }
 }
 
-/// Serializes an event into a buffer sized for a typical envelope, sparing the
-/// reallocations of `serde_json::to_string`'s small default buffer.
-fn encode(event: &Event) -> Result<String, DurableError> {
-    let mut buffer = Vec::with_capacity(512);
-    serde_json::to_writer(&mut buffer, event)?;
-    // serde_json writes valid UTF-8.
-    String::from_utf8(buffer).map_err(|error| DurableError::Backend {
-        source: error.into(),
-        retryable: false,
-    })
+/// The smallest buffer an entry is encoded into (a typical envelope fits).
+const MIN_BUFFER: usize = 384;
+
+/// Serializes an event into a buffer sized after the previous entry of the log (plus some
+/// slack), sparing the regrowth of a small default buffer.
+fn encode(event: &Event, size_hint: usize) -> String {
+    let mut out = String::with_capacity(size_hint.saturating_add(size_hint / 8).min(1 << 20));
+    event.write_json(&mut out);
+    out
 }
 
 /// Parses the log entry stored at `position`, which must carry that index.

@@ -33,6 +33,7 @@ mod emitter;
 mod error;
 mod event;
 mod group;
+pub mod json;
 mod lease;
 mod pubsub;
 mod subscription;

@@ -198,31 +198,52 @@ impl ServerCache for InMemoryServerCache {
         let bodies = log.get(start as usize..last as usize).unwrap_or_default();
         Ok((start..)
             .zip(bodies)
-            .map(|(index, body)| indexed_entry(index, body))
+            .map(|(index, stored)| indexed_entry(index, stored_body(stored)))
             .collect())
     }
 
     async fn append_indexed(&self, key: &str, entry: &str) -> Result<u64, CacheError> {
         let body = entry_body(key, entry)?;
-        if let Some(slot) = self.entries.get(key) {
-            if slot.is_live(self.epoch, Instant::now()) {
-                return self.append_to(key, &slot, body);
-            }
-        }
-        self.create_or_append(key, body)
+        self.append_stored(key, format!("{{{body}").into_boxed_str())
+    }
+
+    /// Keeps the caller's buffer as the stored entry: no copy when it is already in the
+    /// compact form `{...` that the encoder of the run log writes.
+    async fn append_indexed_owned(&self, key: &str, entry: String) -> Result<u64, CacheError> {
+        let body = entry_body(key, &entry)?;
+        let stored = if entry.len() == body.len() + 1 {
+            entry.into_boxed_str()
+        } else {
+            format!("{{{body}").into_boxed_str()
+        };
+        self.append_stored(key, stored)
     }
 }
 
+/// The body of a stored entry: what follows its opening brace.
+fn stored_body(stored: &str) -> &str {
+    stored.get(1..).unwrap_or_default()
+}
+
 impl InMemoryServerCache {
+    fn append_stored(&self, key: &str, stored: Box<str>) -> Result<u64, CacheError> {
+        if let Some(slot) = self.entries.get(key) {
+            if slot.is_live(self.epoch, Instant::now()) {
+                return self.append_to(key, &slot, stored);
+            }
+        }
+        self.create_or_append(key, stored)
+    }
+
     /// The common case: the log exists. Its mutex makes "position = length, then push"
     /// atomic, and moving the slot's deadline refreshes the TTL without a moka write.
-    fn append_to(&self, key: &str, slot: &Slot, body: &str) -> Result<u64, CacheError> {
+    fn append_to(&self, key: &str, slot: &Slot, stored: Box<str>) -> Result<u64, CacheError> {
         let Stored::Log(log) = &slot.stored else {
             return Err(wrong_type(key, "list"));
         };
         let index = {
             let mut log = lock(log);
-            log.push(body.into());
+            log.push(stored);
             log.len() as u64 - 1
         };
         slot.refresh(self.epoch);
@@ -231,7 +252,7 @@ impl InMemoryServerCache {
 
     /// The first append (or one racing another first append, or one after the log
     /// expired): moka serializes computes per key, so exactly one of them creates the log.
-    fn create_or_append(&self, key: &str, body: &str) -> Result<u64, CacheError> {
+    fn create_or_append(&self, key: &str, stored: Box<str>) -> Result<u64, CacheError> {
         let ttl = self.default_ttl();
         let mut outcome = Ok(0);
         let mut created = false;
@@ -240,12 +261,12 @@ impl InMemoryServerCache {
             .entry_by_ref(key)
             .and_compute_with(|existing| match existing {
                 Some(entry) if entry.value().is_live(self.epoch, now) => {
-                    outcome = self.append_to(key, entry.value(), body);
+                    outcome = self.append_to(key, entry.value(), stored);
                     Op::Nop
                 }
                 _ => {
                     created = true;
-                    Op::Put(Slot::log(self.epoch, body, ttl))
+                    Op::Put(Slot::log(self.epoch, stored, ttl))
                 }
             });
         if created {

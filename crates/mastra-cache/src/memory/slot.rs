@@ -22,8 +22,9 @@ pub(crate) struct Slot {
 #[derive(Debug)]
 pub(crate) enum Stored {
     Value(Value),
-    /// Log entries without their leading `{"index":N,`: the index is the position, so it is
-    /// spliced back in on read instead of being stored (and so it cannot disagree).
+    /// Log entries as `{` followed by the entry's body, without `"index":N,`: the index is
+    /// the position, so it is spliced back in on read instead of being stored (and so it
+    /// cannot disagree).
     Log(Mutex<Vec<Box<str>>>),
 }
 
@@ -55,8 +56,8 @@ impl Slot {
         Self::new(epoch, ttl, Stored::Value(value))
     }
 
-    pub(crate) fn log(epoch: Epoch, first_body: &str, ttl: Option<Duration>) -> Arc<Self> {
-        Self::new(epoch, ttl, Stored::Log(Mutex::new(vec![first_body.into()])))
+    pub(crate) fn log(epoch: Epoch, first: Box<str>, ttl: Option<Duration>) -> Arc<Self> {
+        Self::new(epoch, ttl, Stored::Log(Mutex::new(vec![first])))
     }
 
     fn new(epoch: Epoch, ttl: Option<Duration>, stored: Stored) -> Arc<Self> {
