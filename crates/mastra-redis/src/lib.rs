@@ -39,6 +39,7 @@
 //! | [`RedisPubSub`] fan-out | `PUBLISH`/`SUBSCRIBE`, one channel per topic, resubscribed after a reconnect, then `Delivery::Reconnected`; publishes are queued and sent in order as pipelines (`flush` waits for them) |
 //! | [`RedisPubSub`] groups | Streams: `XADD MAXLEN ~`, `XREADGROUP`, `XACK`, nack and dead consumers via `XAUTOCLAIM` |
 //! | [`RedisLeases`] | `SET NX PX` plus a generation `INCR` in one script; renew/release compare-and-set |
+//! | [`RedisWorkflowStore`] | a hash per run (`record` JSON, `generation`, `cancel`) plus a set of run ids; every fenced write is one compare-and-set script on the generation |
 //!
 //! **Outages.** A lost connection is re-established forever, with exponential backoff
 //! (50 ms to 2 s). A command fails after [`RedisConfig::command_timeout`]; cache commands,
@@ -61,6 +62,7 @@ mod error;
 mod leases;
 mod pubsub;
 mod scripts;
+mod workflow_store;
 
 pub use cache::RedisServerCache;
 pub use config::{
@@ -70,3 +72,4 @@ pub use connection::RedisConnection;
 pub use error::RedisError;
 pub use leases::{RedisLeases, GENERATION_TTL};
 pub use pubsub::RedisPubSub;
+pub use workflow_store::RedisWorkflowStore;

@@ -112,6 +112,65 @@ end
 return 0
 "#;
 
+/// Exact `a <= b` for two generations written as canonical decimal strings (u64 does not
+/// fit a Lua number without loss). Prepended to the workflow-store scripts.
+const GENERATION_LE: &str = r#"
+local function le(a, b)
+  if #a ~= #b then return #a < #b end
+  return a <= b
+end
+"#;
+
+/// Creates or replaces a workflow run. KEYS: the run's hash, the set of run ids.
+/// ARGV: run id, generation, cancel flag (`0`/`1`), the record's JSON.
+pub(crate) const WORKFLOW_PUT: &str = r#"
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'generation', ARGV[2], 'cancel', ARGV[3], 'record', ARGV[4])
+redis.call('SADD', KEYS[2], ARGV[1])
+return 1
+"#;
+
+/// Replaces a workflow run when it exists and its generation is not newer than ARGV[2];
+/// a stored cancel request is kept. KEYS and ARGV as [`WORKFLOW_PUT`]. Returns 1, or 0
+/// when refused.
+pub(crate) const WORKFLOW_SAVE: &str = r#"
+local stored = redis.call('HGET', KEYS[1], 'generation')
+if not stored or not le(stored, ARGV[2]) then return 0 end
+local cancel = ARGV[3]
+if redis.call('HGET', KEYS[1], 'cancel') == '1' then cancel = '1' end
+redis.call('HSET', KEYS[1], 'generation', ARGV[2], 'cancel', cancel, 'record', ARGV[4])
+redis.call('SADD', KEYS[2], ARGV[1])
+return 1
+"#;
+
+/// Raises a workflow run's generation to ARGV[1]. KEYS: the run's hash. Returns 1, or 0
+/// when the run is missing or already newer.
+pub(crate) const WORKFLOW_FENCE: &str = r#"
+local stored = redis.call('HGET', KEYS[1], 'generation')
+if not stored or not le(stored, ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'generation', ARGV[1])
+return 1
+"#;
+
+/// Marks a workflow run as to be cancelled. KEYS: the run's hash. Returns 1, or 0 when
+/// the run is missing.
+pub(crate) const WORKFLOW_CANCEL: &str = r#"
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'cancel', '1')
+return 1
+"#;
+
+/// Removes a workflow run unless a generation newer than ARGV[2] owns it. KEYS: the
+/// run's hash, the set of run ids. ARGV: run id, generation. Returns 1, or 0 when
+/// refused or missing.
+pub(crate) const WORKFLOW_REMOVE: &str = r#"
+local stored = redis.call('HGET', KEYS[1], 'generation')
+if not stored or not le(stored, ARGV[2]) then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('SREM', KEYS[2], ARGV[1])
+return 1
+"#;
+
 /// A script run by its SHA-1, loaded into Redis on first use (and again after `SCRIPT
 /// FLUSH` or a failover, when Redis answers `NOSCRIPT`).
 #[derive(Debug, Clone)]
@@ -140,6 +199,13 @@ impl LuaScript {
         self.script.evalsha_with_reload(client, keys, args).await
     }
 
+    /// `prelude` (shared Lua functions) followed by `lua`, as one script.
+    pub(crate) fn with_prelude(prelude: &str, lua: &str) -> Self {
+        Self {
+            script: Script::from_lua(format!("{prelude}{lua}")),
+        }
+    }
+
     /// The script's SHA-1, for pipelined `EVALSHA`.
     pub(crate) fn sha1(&self) -> &str {
         self.script.sha1()
@@ -161,6 +227,11 @@ pub(crate) struct Scripts {
     pub(crate) lease_acquire: LuaScript,
     pub(crate) lease_renew: LuaScript,
     pub(crate) lease_release: LuaScript,
+    pub(crate) workflow_put: LuaScript,
+    pub(crate) workflow_save: LuaScript,
+    pub(crate) workflow_fence: LuaScript,
+    pub(crate) workflow_cancel: LuaScript,
+    pub(crate) workflow_remove: LuaScript,
 }
 
 impl Scripts {
@@ -173,6 +244,11 @@ impl Scripts {
             lease_acquire: LuaScript::new(LEASE_ACQUIRE),
             lease_renew: LuaScript::new(LEASE_RENEW),
             lease_release: LuaScript::new(LEASE_RELEASE),
+            workflow_put: LuaScript::new(WORKFLOW_PUT),
+            workflow_save: LuaScript::with_prelude(GENERATION_LE, WORKFLOW_SAVE),
+            workflow_fence: LuaScript::with_prelude(GENERATION_LE, WORKFLOW_FENCE),
+            workflow_cancel: LuaScript::new(WORKFLOW_CANCEL),
+            workflow_remove: LuaScript::with_prelude(GENERATION_LE, WORKFLOW_REMOVE),
         }
     }
 }

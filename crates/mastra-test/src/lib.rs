@@ -41,6 +41,10 @@
 //! | 12 | `live::slow_observer_catches_up_from_the_log`, `live::slow_plain_subscriber_is_told_what_it_missed` |
 //!
 //! The `cache::*` and `transport::*` scenarios prove the two contracts themselves.
+//!
+//! The run-state stores (the evented engine's `WorkflowStore`, the durable agent's
+//! `RunStore`) have suites of their own in [`stores`]: [`workflow_store_suite!`] and
+//! [`run_store_suite!`].
 
 // A test-support crate: failing loudly is its job.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -48,9 +52,11 @@
 mod backend;
 pub mod conformance;
 pub mod hooks;
+pub mod stores;
 pub mod support;
 
 pub use backend::{Backend, BackendFactory, CacheSettings, InMemoryBackend};
+pub use stores::{InMemoryStores, RunStoreFactory, WorkflowStoreFactory};
 
 /// How many random schedules the reconnect property test runs in the suite.
 pub const PROPERTY_CASES: u32 = 64;

@@ -1,0 +1,139 @@
+//! `RedisWorkflowStore` against the real Redis: the `WorkflowStore` conformance suite
+//! (the in-memory store's behaviour, fencing races between separate connection pools
+//! included), the documented key layout, and clear errors for corrupt records.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use mastra_redis::RedisWorkflowStore;
+use mastra_test::WorkflowStoreFactory;
+use mastra_workflows::WorkflowStore;
+use redis::AsyncCommands;
+use support::{connect, inspector, unique_config};
+
+/// Each `open` makes a fresh key prefix; each handle has its own connection pool, as
+/// separate processes would.
+#[derive(Debug, Clone, Copy, Default)]
+struct RedisStores;
+
+#[async_trait]
+impl WorkflowStoreFactory for RedisStores {
+    async fn open(&self, handles: usize) -> Vec<Arc<dyn WorkflowStore>> {
+        let config = unique_config();
+        let mut stores: Vec<Arc<dyn WorkflowStore>> = Vec::new();
+        for _ in 0..handles.max(1) {
+            let store = RedisWorkflowStore::new(connect(config.clone()).await);
+            stores.push(Arc::new(store));
+        }
+        stores
+    }
+}
+
+mod conformance {
+    mastra_test::workflow_store_suite!(super::RedisStores);
+}
+
+async fn keys_under(prefix: &str) -> Vec<String> {
+    let mut redis = inspector().await;
+    let mut keys: Vec<String> = redis.keys(format!("{prefix}*")).await.unwrap();
+    keys.sort();
+    keys
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_live_where_documented_and_leave_nothing_behind() {
+    let store = RedisWorkflowStore::new(connect(unique_config()).await);
+    let prefix = store.prefix().to_owned();
+    assert!(prefix.ends_with(":cache:workflow:"), "{prefix}");
+    let mut run = mastra_test::stores::workflow::run("run-1", 3, 2, r#"{"k":"v"}"#);
+    store.put(&run).await.unwrap();
+    assert!(store.request_cancel("run-1").await.unwrap());
+    assert!(store.fence("run-1", 4).await.unwrap());
+
+    let mut redis = inspector().await;
+    let key = store.run_key("run-1");
+    assert_eq!(key, format!("{prefix}run:run-1"));
+    assert_eq!(keys_under(&prefix).await, [key.clone(), store.index_key()]);
+    let fields: std::collections::HashMap<String, String> = redis.hgetall(&key).await.unwrap();
+    assert_eq!(fields["generation"], "4");
+    assert_eq!(fields["cancel"], "1");
+    let record: serde_json::Value = serde_json::from_str(&fields["record"]).unwrap();
+    assert_eq!(record["runId"], "run-1");
+    assert_eq!(record["data"], r#"{"k":"v"}"#);
+    let ids: Vec<String> = redis.smembers(store.index_key()).await.unwrap();
+    assert_eq!(ids, ["run-1"]);
+    let ttl: i64 = redis.ttl(&key).await.unwrap();
+    assert_eq!(ttl, -1, "run state never expires");
+
+    run.generation = 4;
+    run.cancel_requested = true;
+    assert_eq!(store.load("run-1").await.unwrap(), Some(run));
+    assert!(store.remove("run-1", 4).await.unwrap());
+    assert!(
+        keys_under(&prefix).await.is_empty(),
+        "the set goes with its last run"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn corrupt_records_give_clear_errors() {
+    let store = RedisWorkflowStore::new(connect(unique_config()).await);
+    let mut redis = inspector().await;
+    let key = store.run_key("bad");
+    let _: () = redis
+        .hset_multiple(
+            &key,
+            &[
+                ("record", "{not json"),
+                ("generation", "1"),
+                ("cancel", "0"),
+            ],
+        )
+        .await
+        .unwrap();
+    let error = store.load("bad").await.unwrap_err();
+    assert!(error.to_string().contains("encoding"), "{error}");
+
+    let _: () = redis.del(&key).await.unwrap();
+    let _: () = redis.hset(&key, "generation", "1").await.unwrap();
+    let error = store.load("bad").await.unwrap_err();
+    assert!(error.to_string().contains("incomplete"), "{error}");
+
+    let run = mastra_test::stores::workflow::run("bad", 1, 0, "x");
+    let _: () = redis
+        .hset_multiple(
+            &key,
+            &[
+                ("record", serde_json::to_string(&run).unwrap().as_str()),
+                ("generation", "-3"),
+            ],
+        )
+        .await
+        .unwrap();
+    let error = store.load("bad").await.unwrap_err();
+    assert!(error.to_string().contains("corrupt generation"), "{error}");
+
+    // A key of another type: a clear store error, not a panic.
+    let _: () = redis.del(&key).await.unwrap();
+    let _: () = redis.set(&key, "a string").await.unwrap();
+    let error = store.load("bad").await.unwrap_err();
+    assert!(error.to_string().contains("WRONGTYPE"), "{error}");
+    let error = store.save(&run).await.unwrap_err();
+    assert!(error.to_string().contains("WRONGTYPE"), "{error}");
+    let _: () = redis.del(&key).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connects_from_a_url() {
+    let store = RedisWorkflowStore::from_url(support::redis_url())
+        .await
+        .unwrap();
+    assert_eq!(store.prefix(), "mastra:cache:workflow:");
+    let error = RedisWorkflowStore::from_url("http://nope")
+        .await
+        .unwrap_err();
+    assert!(!error.is_retryable(), "{error}");
+}

@@ -1,0 +1,105 @@
+//! Conformance suites of the two run-state stores: the evented engine's
+//! [`WorkflowStore`] ([`workflow`]) and the durable agent's [`RunStore`] ([`run`]).
+//!
+//! A backend provides a factory that opens a fresh, empty store as several *handles*: what
+//! separate processes sharing the store would hold (for Redis: one connection pool each;
+//! in memory: clones of one `Arc`). The race scenarios give each racer its own handle.
+//! [`workflow_store_suite!`](crate::workflow_store_suite) and
+//! [`run_store_suite!`](crate::run_store_suite) expand the scenarios into tests:
+//!
+//! ```ignore
+//! mastra_test::workflow_store_suite!(mastra_test::InMemoryStores);
+//! mastra_test::run_store_suite!(mastra_test::InMemoryStores);
+//! ```
+
+pub mod run;
+pub mod workflow;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use mastra_durable::{InMemoryRunStore, RunStore};
+use mastra_workflows::{InMemoryWorkflowStore, WorkflowStore};
+
+/// Opens fresh workflow stores for the [`workflow`] scenarios.
+#[async_trait]
+pub trait WorkflowStoreFactory: Send + Sync {
+    /// `handles` (at least 1) handles on one new, empty store.
+    async fn open(&self, handles: usize) -> Vec<Arc<dyn WorkflowStore>>;
+}
+
+/// Opens fresh run stores for the [`run`] scenarios.
+#[async_trait]
+pub trait RunStoreFactory: Send + Sync {
+    /// `handles` (at least 1) handles on one new, empty store.
+    async fn open(&self, handles: usize) -> Vec<Arc<dyn RunStore>>;
+}
+
+/// The in-memory stores (the reference behaviour).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct InMemoryStores;
+
+#[async_trait]
+impl WorkflowStoreFactory for InMemoryStores {
+    async fn open(&self, handles: usize) -> Vec<Arc<dyn WorkflowStore>> {
+        let store: Arc<dyn WorkflowStore> = Arc::new(InMemoryWorkflowStore::new());
+        vec![store; handles.max(1)]
+    }
+}
+
+#[async_trait]
+impl RunStoreFactory for InMemoryStores {
+    async fn open(&self, handles: usize) -> Vec<Arc<dyn RunStore>> {
+        let store: Arc<dyn RunStore> = Arc::new(InMemoryRunStore::new());
+        vec![store; handles.max(1)]
+    }
+}
+
+/// One `#[tokio::test]` per [`WorkflowStore`] scenario, each with a store from `$factory`
+/// (an expression of a type implementing [`WorkflowStoreFactory`]).
+#[macro_export]
+macro_rules! workflow_store_suite {
+    ($factory:expr) => {
+        $crate::__store_tests!($factory; workflow;
+            put_creates_and_replaces,
+            save_is_fenced_by_generation,
+            fence_raises_the_generation,
+            generations_compare_exactly,
+            cancel_requests_survive_saves,
+            remove_is_fenced,
+            list_names_every_run,
+            data_is_stored_verbatim,
+            concurrent_claimants_newest_generation_wins,
+            a_superseded_owner_never_overwrites,
+            cancel_racing_saves_is_kept,
+        );
+    };
+}
+
+/// One `#[tokio::test]` per [`RunStore`] scenario, each with a store from `$factory` (an
+/// expression of a type implementing [`RunStoreFactory`]).
+#[macro_export]
+macro_rules! run_store_suite {
+    ($factory:expr) => {
+        $crate::__store_tests!($factory; run;
+            save_creates_and_replaces,
+            take_removes_the_record,
+            delete_and_list,
+            racing_takes_give_the_run_to_one,
+        );
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __store_tests {
+    ($factory:expr; $module:ident; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let factory = $factory;
+                $crate::stores::$module::$name(&factory).await;
+            }
+        )*
+    };
+}
