@@ -14,6 +14,7 @@
 //! ```
 
 use crate::agent::{Defaults, DurableAgent, DurableAgentBuilder};
+use crate::engine::{metrics, DurableMetrics};
 use crate::store::RunStore;
 use crate::DurableError;
 use mastra_cache::ServerCache;
@@ -105,6 +106,12 @@ impl Mastra {
 
     pub fn run_store(&self) -> &Arc<dyn RunStore> {
         &self.inner.defaults.store
+    }
+
+    /// The durable-run counters of this process (shared by every `Mastra` instance in it):
+    /// active runs, events appended, open observers, replay lag.
+    pub fn metrics(&self) -> DurableMetrics {
+        metrics::snapshot()
     }
 }
 

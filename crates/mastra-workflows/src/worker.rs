@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 /// What takes the steps of queued tasks (a workflow engine, the evented agent engine).
 #[async_trait]
@@ -112,7 +113,15 @@ async fn work(
             continue;
         };
         let run_id = task.run_id.clone();
-        match handler.handle(task, attempt, &owner).await {
+        let span = tracing::info_span!(
+            "workflow.step",
+            workflow_id = %task.workflow_id,
+            run_id = %task.run_id,
+            step = task.step,
+            attempt,
+            owner = %owner,
+        );
+        match handler.handle(task, attempt, &owner).instrument(span).await {
             Ok(()) => settle(message.ack().await),
             Err(error)
                 if error.is_retryable() || matches!(error, WorkflowError::UnknownWorkflow(_)) =>

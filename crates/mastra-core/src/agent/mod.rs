@@ -28,6 +28,7 @@ mod sink;
 mod state;
 mod stream;
 mod tool_step;
+pub mod trace;
 
 pub use options::{Callback, Callbacks, StreamOptions};
 pub use output::{AgentOutput, OutputCollector};
@@ -221,6 +222,13 @@ impl Agent {
             pending: None,
             thread_id: options.thread_id.clone(),
             resource_id: options.resource_id.clone(),
+            traceparent: Some(
+                options
+                    .traceparent
+                    .clone()
+                    .filter(|t| trace::is_valid_traceparent(t))
+                    .unwrap_or_else(trace::new_traceparent),
+            ),
         }
     }
 

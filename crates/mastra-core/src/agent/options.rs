@@ -50,11 +50,20 @@ pub struct StreamOptions {
     /// Aborting this signal aborts the run (the stream's handle does the same).
     pub abort: Option<AbortSignal>,
     pub callbacks: Callbacks,
+    /// The trace the run joins, as a W3C `traceparent` (the caller's, as a tracing backend
+    /// reports it, or a new one when unset or malformed).
+    pub traceparent: Option<String>,
 }
 
 impl StreamOptions {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The trace the run joins (a W3C `traceparent`, e.g. from an incoming request).
+    pub fn traceparent(mut self, traceparent: impl Into<String>) -> Self {
+        self.traceparent = Some(traceparent.into());
+        self
     }
 
     pub fn run_id(mut self, run_id: impl Into<String>) -> Self {

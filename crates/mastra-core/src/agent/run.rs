@@ -4,8 +4,10 @@
 use super::model_step::StepOutcome;
 use super::options::Callback;
 use super::sink::{ChunkSink, SinkClosed};
+use super::state::PendingCall;
 use super::state::{RunState, StepProgress};
 use super::tool_step::ToolsOutcome;
+use super::trace;
 use super::{AgentInner, Callbacks};
 use crate::chunk::{
     ChunkKind, ErrorPayload, FinishOutput, FinishPayload, StartPayload, StepFinishPayload,
@@ -17,6 +19,7 @@ use crate::{
 };
 use std::fmt;
 use std::sync::Arc;
+use tracing::{Instrument, Span};
 
 /// One run being executed: its serializable [`RunState`] plus the live parts (agent, abort
 /// signal, callbacks, sink). Engines call [`step`](Self::step) and may persist the state
@@ -72,7 +75,12 @@ impl<S: ChunkSink> RunExecutor<S> {
     /// cannot wait here: it finishes with reason `suspended`. Durable agents drive
     /// [`step`](Self::step) themselves and keep the state instead. Returns the outcome, or
     /// `None` when the sink closed first.
-    pub async fn run_to_end(mut self) -> Option<Result<AgentOutput, AgentError>> {
+    pub async fn run_to_end(self) -> Option<Result<AgentOutput, AgentError>> {
+        let span = self.run_span();
+        async move { self.run_steps().await }.instrument(span).await
+    }
+
+    async fn run_steps(mut self) -> Option<Result<AgentOutput, AgentError>> {
         loop {
             match self.step().await {
                 Ok(StepProgress::Continue) => continue,
@@ -96,7 +104,8 @@ impl<S: ChunkSink> RunExecutor<S> {
             return self.finish_aborted().await;
         }
         let Some(pending) = self.state.pending.take() else {
-            return match self.model_step().await? {
+            let span = self.model_step_span();
+            return match self.model_step().instrument(span).await? {
                 StepOutcome::Done(pending) => {
                     self.state.pending = Some(pending);
                     Ok(StepProgress::Continue)
@@ -133,6 +142,57 @@ impl<S: ChunkSink> RunExecutor<S> {
         } else {
             self.finish(reason).await
         }
+    }
+
+    /// The span of a stretch of this run executed in one place (`agent.run`), in the run's
+    /// trace. Engines that take steps themselves instrument them with it.
+    pub fn run_span(&self) -> Span {
+        let state = &self.state;
+        let traceparent = state.traceparent.as_deref();
+        let span = tracing::info_span!(
+            "agent.run",
+            run_id = %state.run_id,
+            agent_id = %self.agent.id,
+            step = state.steps.len(),
+            generation = tracing::field::Empty,
+            traceparent = traceparent.unwrap_or_default(),
+        );
+        self.in_run_trace(span)
+    }
+
+    fn model_step_span(&self) -> Span {
+        let state = &self.state;
+        let span = tracing::info_span!(
+            "agent.model_step",
+            run_id = %state.run_id,
+            step = state.steps.len(),
+            model = %self.agent.model.model_id(),
+            generation = tracing::field::Empty,
+            traceparent = state.traceparent.as_deref().unwrap_or_default(),
+        );
+        self.in_run_trace(span)
+    }
+
+    pub(super) fn tool_call_span(&self, call: &PendingCall) -> Span {
+        let state = &self.state;
+        let span = tracing::info_span!(
+            "agent.tool_call",
+            run_id = %state.run_id,
+            step = state.steps.len(),
+            tool = %call.info.tool_name,
+            tool_call_id = %call.info.tool_call_id,
+            generation = tracing::field::Empty,
+            traceparent = state.traceparent.as_deref().unwrap_or_default(),
+        );
+        self.in_run_trace(span)
+    }
+
+    fn in_run_trace(&self, span: Span) -> Span {
+        if let Some(generation) = self.sink.generation() {
+            span.record("generation", generation);
+        }
+        trace::follow(&span, self.state.traceparent.as_deref());
+        span
     }
 
     /// Sends one chunk to the callbacks and the sink.

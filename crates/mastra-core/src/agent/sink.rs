@@ -12,6 +12,12 @@ pub struct SinkClosed;
 /// Receives every chunk of a run, in order.
 pub trait ChunkSink: Send {
     fn emit(&mut self, chunk: Chunk) -> impl Future<Output = Result<(), SinkClosed>> + Send;
+
+    /// The run-ownership generation this sink's writes carry, when an engine fences runs
+    /// (reported on the run's spans).
+    fn generation(&self) -> Option<u64> {
+        None
+    }
 }
 
 impl ChunkSink for mpsc::Sender<Chunk> {

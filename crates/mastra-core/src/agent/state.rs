@@ -44,6 +44,10 @@ pub struct RunState {
     pub thread_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_id: Option<String>,
+    /// The run's trace context, a W3C `traceparent` (see [`trace`](super::trace)): every
+    /// stretch of the run joins this trace. Absent in states stored before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
 }
 
 /// What a model step produced, waiting for its tool calls to run.
@@ -311,13 +315,26 @@ mod tests {
             }),
             thread_id: Some("th".into()),
             resource_id: None,
+            traceparent: Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into()),
         };
         let text = serde_json::to_string(&state).unwrap();
         assert!(
             text.contains(r#""calls":[{"toolCallId":"c","toolName":"t","args":{"x":1}}]"#),
             "{text}"
         );
+        assert!(text.contains(r#""traceparent":"00-4bf92f"#), "{text}");
         let back: RunState = serde_json::from_str(&text).unwrap();
         assert_eq!(back, state);
+    }
+
+    #[test]
+    fn a_state_stored_without_a_trace_context_still_loads() {
+        let old = json!({
+            "runId": "r", "agentId": "a", "messages": [], "maxSteps": 3, "started": true
+        });
+        let state: RunState = serde_json::from_value(old).unwrap();
+        assert_eq!(state.traceparent, None);
+        let text = serde_json::to_string(&state).unwrap();
+        assert!(!text.contains("traceparent"), "{text}");
     }
 }

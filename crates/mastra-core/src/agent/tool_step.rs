@@ -17,6 +17,7 @@ use serde_json::Value;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use tokio::sync::mpsc;
+use tracing::Instrument;
 
 /// How many tool calls of one step run at the same time.
 pub const MAX_CONCURRENT_TOOLS: usize = 10;
@@ -47,7 +48,8 @@ impl<S: ChunkSink> RunExecutor<S> {
                 let ctx =
                     ToolContext::new(&self.state.run_id, &call.info.tool_call_id, abort.child())
                         .with_writer(data_tx.clone());
-                let run = run_tool(self.agent.clone(), call.clone(), ctx);
+                let span = self.tool_call_span(call);
+                let run = run_tool(self.agent.clone(), call.clone(), ctx).instrument(span);
                 run.map(move |outcome| (index, outcome))
             })
             .collect();

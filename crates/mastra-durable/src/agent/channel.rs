@@ -1,6 +1,7 @@
 //! Where a durable agent's runs are written and read: a logged channel (resumable from any
 //! offset) or, with `no_cache()`, a live-only one.
 
+use crate::engine::metrics::{self, OpenObserver};
 use crate::{agent_stream_topic, CachingPubSub, DurableError, ObserveOptions};
 use futures::stream::{BoxStream, StreamExt};
 use mastra_pubsub::{Delivery, Event, PubSub, PublishOptions};
@@ -38,14 +39,17 @@ impl RunChannel {
         let topic = agent_stream_topic(run_id);
         match self {
             Self::Logged(caching) => {
-                caching
+                let index = caching
                     .publish_event(&topic, event, PublishOptions::default())
-                    .await
+                    .await?;
+                metrics::event_written(index.is_some());
+                Ok(index)
             }
             Self::LiveOnly(pubsub) => {
                 pubsub
                     .publish(&topic, event, PublishOptions::default())
                     .await?;
+                metrics::event_written(false);
                 Ok(None)
             }
         }
@@ -101,11 +105,14 @@ impl RunChannel {
 
 /// Drops the events of a superseded executor: once an event of generation `g` (a run
 /// ownership claim) was seen, events stamped with an older generation are stale. Events
-/// without a generation (engines that do not fence) always pass.
+/// without a generation (engines that do not fence) always pass. The stream counts as an
+/// open observer until it is dropped.
 fn drop_superseded(events: EventStream) -> EventStream {
     let mut newest = 0;
+    let observer = OpenObserver::open();
     events
         .filter(move |item| {
+            let _counted = &observer;
             let keep = match item.as_ref().map(|event| event.generation) {
                 Ok(Some(generation)) if generation < newest => false,
                 Ok(Some(generation)) => {

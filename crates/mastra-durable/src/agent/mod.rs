@@ -171,6 +171,12 @@ impl DurableAgent {
         let events = channel
             .observe(run_id, offset, self.inner.observe_idle_timeout, true)
             .await?;
+        if channel.is_resumable() {
+            // One read of the log's length per join, for the replay-lag metric.
+            if let Ok(len) = channel.log_len(run_id).await {
+                crate::engine::metrics::observer_joined(len.saturating_sub(offset));
+            }
+        }
         // Subscribed first, so a run that ends from here on still delivers its terminal
         // event; any other run would leave the observer waiting for events that never come.
         if !channel.is_resumable() && self.run_status(run_id).await?.is_none() {

@@ -113,6 +113,10 @@ impl EventSink {
 }
 
 impl ChunkSink for EventSink {
+    fn generation(&self) -> Option<u64> {
+        self.generation
+    }
+
     async fn emit(&mut self, chunk: Chunk) -> Result<(), SinkClosed> {
         let announces_pause = matches!(
             chunk.kind,

@@ -16,6 +16,7 @@ use mastra_core::{
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
+use tracing::Instrument;
 
 /// The parts of a durable agent an engine executes runs with.
 #[derive(Debug, Clone)]
@@ -67,7 +68,13 @@ impl RunContext {
     }
 
     /// Takes steps until the run finishes or pauses.
-    pub async fn drive(&self, mut executor: RunExecutor<EventSink>) -> DriveOutcome {
+    pub async fn drive(&self, executor: RunExecutor<EventSink>) -> DriveOutcome {
+        let span = executor.run_span();
+        let _active = super::metrics::ActiveRun::start();
+        self.drive_steps(executor).instrument(span).await
+    }
+
+    async fn drive_steps(&self, mut executor: RunExecutor<EventSink>) -> DriveOutcome {
         loop {
             match executor.step().await {
                 Ok(StepProgress::Continue) => continue,

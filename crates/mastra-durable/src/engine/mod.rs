@@ -8,9 +8,11 @@
 
 mod context;
 mod local;
+pub mod metrics;
 
 pub use context::{DriveOutcome, RunContext};
 pub use local::LocalEngine;
+pub use metrics::DurableMetrics;
 
 use crate::store::RunStatus;
 use crate::DurableError;

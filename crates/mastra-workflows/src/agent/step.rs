@@ -9,10 +9,12 @@ use crate::worker::TaskHandler;
 use crate::WorkflowError;
 use async_trait::async_trait;
 use mastra_core::{AbortSignal, StepProgress};
+use mastra_durable::engine::metrics::ActiveRun;
 use mastra_durable::engine::{DriveOutcome, EngineRun, RunContext};
 use mastra_pubsub::{Event, EventType};
 use serde_json::json;
 use std::sync::Arc;
+use tracing::Instrument;
 
 #[async_trait]
 impl TaskHandler for EventedEngine {
@@ -92,8 +94,10 @@ impl EventedEngine {
             abort,
         };
         let mut executor = ctx.fenced_executor(run, claim.generation, claim.clone());
+        let _active = ActiveRun::start();
+        let span = executor.run_span();
         let progress = tokio::select! {
-            progress = executor.step() => progress,
+            progress = executor.step().instrument(span.clone()) => progress,
             // Ownership lost mid-step: abandon it, whatever it was doing.
             () = claim.clone().heartbeat() => return Err(superseded(run_id)),
         };
@@ -142,7 +146,7 @@ impl EventedEngine {
                     return Err(superseded(run_id));
                 }
                 lock(&self.inner.local).remove(run_id);
-                match ctx.suspend(executor, suspensions).await {
+                match ctx.suspend(executor, suspensions).instrument(span).await {
                     DriveOutcome::Suspended(_) => {}
                     DriveOutcome::Lost(error) => return Err(error.into()),
                     _ => self.forget(run_id, claim.generation).await?,
