@@ -8,7 +8,14 @@
 //! reconnects by itself from then on) and turns envelopes back into chunks. If the first
 //! `POST /stream` never reached the server (observe answers 404), it is sent again with the
 //! same run id; a 409 then means it had reached it after all, and observing goes on.
+//!
+//! After a crash of the worker executing a run (evented engine), the new owner's
+//! `ownership-claimed` arrives as a chunk of that type (on `/stream` as from `observe`);
+//! [`ChunkStream::text`] and [`ChunkStream::assemble`] drop what the interrupted attempt
+//! streamed (see [`RunAssembly`]). While observing, envelopes of an older generation than
+//! one already seen are dropped.
 
+use crate::assemble::{OwnershipClaim, RunAssembly};
 use crate::client::{agent_path, MastraClient};
 use crate::envelope::envelope_chunk;
 use crate::error::ClientError;
@@ -52,18 +59,29 @@ impl ChunkStream {
         self.next_index.load(Ordering::SeqCst)
     }
 
-    /// Reads the stream to its end and returns the text of its `text-delta` chunks; an
-    /// `error` chunk becomes [`ClientError::Run`].
-    pub async fn text(mut self) -> Result<String, ClientError> {
-        let mut text = String::new();
-        while let Some(chunk) = self.next().await {
-            match chunk?.kind {
-                ChunkKind::TextDelta(delta) => text.push_str(&delta.text),
-                ChunkKind::Error(error) => return Err(ClientError::Run(error.error.message)),
-                _ => {}
-            }
+    /// Reads the stream to its end and returns the text of its `text-delta` chunks (less
+    /// what an ownership claim voided); an `error` chunk becomes [`ClientError::Run`].
+    pub async fn text(self) -> Result<String, ClientError> {
+        let assembly = self.assemble().await?;
+        if let Some(message) = assembly.chunks().find_map(|chunk| match &chunk.kind {
+            ChunkKind::Error(error) => Some(error.error.message.clone()),
+            _ => None,
+        }) {
+            return Err(ClientError::Run(message));
         }
-        Ok(text)
+        Ok(assembly.text())
+    }
+
+    /// Reads the stream to its end and assembles its chunks, applying ownership claims.
+    pub async fn assemble(mut self) -> Result<RunAssembly, ClientError> {
+        let mut assembly = RunAssembly::new();
+        while let Some(chunk) = self.next().await {
+            let chunk = chunk?;
+            // After a chunk, the next index is the one after its event.
+            let index = self.next_index().checked_sub(1);
+            assembly.push_chunk(index, chunk);
+        }
+        Ok(assembly)
     }
 }
 
@@ -92,6 +110,8 @@ struct Reader {
     source: Source,
     next_index: Arc<AtomicU64>,
     failures: u32,
+    /// The newest ownership generation seen while observing.
+    generation: Option<u64>,
 }
 
 impl Reader {
@@ -152,6 +172,16 @@ impl Reader {
                         if event.kind == EventType::Suspended {
                             self.source = Source::Ended;
                             return None;
+                        }
+                        if let (Some(generation), Some(seen)) = (event.generation, self.generation)
+                        {
+                            if generation < seen {
+                                continue; // a superseded executor's event
+                            }
+                        }
+                        self.generation = self.generation.max(event.generation);
+                        if let Some(claim) = OwnershipClaim::from_event(&event) {
+                            return Some(Ok(claim.to_chunk(&self.run_id)));
                         }
                         if let Some(chunk) = envelope_chunk(&event) {
                             return Some(Ok(chunk));
@@ -237,6 +267,7 @@ impl MastraClient {
             source,
             next_index: next_index.clone(),
             failures: 0,
+            generation: None,
         };
         let inner = futures::stream::unfold(reader, |mut reader| async move {
             reader.next_chunk().await.map(|item| (item, reader))

@@ -33,10 +33,17 @@
 //! # Ok(()) }
 //! ```
 //!
+//! A run continued by another worker after a crash (the evented engine) announces the re-run
+//! step with an `ownership-claimed` envelope (docs/crash-recovery.md); [`RunAssembly`]
+//! assembles text, reasoning and tool calls from envelopes or chunks, dropping what the
+//! interrupted attempt streamed and events of superseded owners, so the text after a crash
+//! equals the text of a run without one ([`ChunkStream::text`], [`ObserveStream::assemble`]).
+//!
 //! Errors are [`ClientError`]s that carry the server's status and `{"error": ..}` message
 //! and say whether trying again may help ([`ClientError::is_retryable`]). [`sse`] holds the
 //! SSE parser (wire-contract §7). This crate has no feature flags.
 
+mod assemble;
 mod chunks;
 mod client;
 mod envelope;
@@ -47,6 +54,7 @@ mod retry;
 pub mod sse;
 mod stream;
 
+pub use assemble::{Applied, OwnershipClaim, RunAssembly, OWNERSHIP_CLAIMED};
 pub use chunks::ChunkStream;
 pub use client::{MastraClient, DEFAULT_STREAM_IDLE};
 pub use envelope::envelope_chunk;

@@ -71,6 +71,18 @@ impl ObserveStream {
     }
 }
 
+impl ObserveStream {
+    /// Reads the run to its end and assembles its envelopes, applying ownership claims
+    /// (the text equals that of a run whose worker never crashed).
+    pub async fn assemble(mut self) -> Result<crate::RunAssembly, ClientError> {
+        let mut assembly = crate::RunAssembly::new();
+        while let Some(event) = self.next().await {
+            assembly.push(&event?);
+        }
+        Ok(assembly)
+    }
+}
+
 impl Stream for ObserveStream {
     type Item = Result<Event, ClientError>;
 

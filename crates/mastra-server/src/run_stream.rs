@@ -8,10 +8,10 @@
 
 use crate::error::ApiError;
 use futures::stream::{self, BoxStream, StreamExt};
-use mastra_core::{AgentOutput, Chunk, FinishReason, OutputCollector};
+use mastra_core::{AgentOutput, Chunk, ChunkFrom, ChunkKind, FinishReason, OutputCollector};
 use mastra_durable::agent::EventStream;
 use mastra_durable::{event_chunk, DurableAgent, DurableError, DurableStream};
-use mastra_pubsub::EventType;
+use mastra_pubsub::{Event, EventType};
 
 /// A run's chunks, ending after the terminal chunk or at the run's first `suspended` event.
 pub(crate) type RunChunks = BoxStream<'static, Result<Chunk, DurableError>>;
@@ -45,13 +45,28 @@ fn until_paused(events: EventStream) -> RunChunks {
             if event.kind == EventType::Suspended {
                 return None;
             }
-            if let Some(chunk) = event_chunk(&event) {
+            if let Some(chunk) = event_chunk(&event).or_else(|| claim_chunk(&event)) {
                 let more = (!event.is_terminal()).then_some(events);
                 return Some((Ok(chunk), more));
             }
         }
     })
     .boxed()
+}
+
+/// `ownership-claimed` (docs/crash-recovery.md) relayed as a chunk of that type, so that a
+/// `/stream` reader can drop what a crashed worker's interrupted step streamed, and so that
+/// the chunks it received still count the run's logged events.
+fn claim_chunk(event: &Event) -> Option<Chunk> {
+    (event.kind == EventType::OwnershipClaimed).then(|| Chunk {
+        run_id: event.run_id.clone(),
+        from: ChunkFrom::System,
+        kind: ChunkKind::Unknown {
+            type_name: event.kind.as_str().to_owned(),
+            payload: event.data.clone(),
+        },
+        metadata: None,
+    })
 }
 
 /// The run's output: from its terminal chunk, or, when it paused, from its stored state
