@@ -37,7 +37,7 @@ impl RunLog {
 
     /// The cache key of `topic`'s log.
     pub fn key(&self, topic: &str) -> String {
-        format!("{}{topic}", self.key_prefix)
+        crate::topics::concat(&self.key_prefix, topic)
     }
 
     /// The key of the index counter upstream keeps next to a log (ours needs none, but

@@ -11,12 +11,21 @@ pub const DEFAULT_KEY_PREFIX: &str = "pubsub:";
 
 /// The topic that carries every event of `run_id`.
 pub fn agent_stream_topic(run_id: &str) -> String {
-    format!("{AGENT_STREAM_PREFIX}{run_id}")
+    concat(AGENT_STREAM_PREFIX, run_id)
 }
 
 /// The topic on which callers ask the executor of `run_id` to abort.
 pub fn agent_control_topic(run_id: &str) -> String {
-    format!("{AGENT_CONTROL_PREFIX}{run_id}")
+    concat(AGENT_CONTROL_PREFIX, run_id)
+}
+
+/// `prefix` followed by `name`, in one allocation. Topic and key names are built for every
+/// published event, where `format!`'s machinery costs several times the copy.
+pub(crate) fn concat(prefix: &str, name: &str) -> String {
+    let mut joined = String::with_capacity(prefix.len() + name.len());
+    joined.push_str(prefix);
+    joined.push_str(name);
+    joined
 }
 
 #[cfg(test)]

@@ -49,7 +49,7 @@ impl Event {
             kind: kind.into(),
             run_id: run_id.into(),
             data,
-            id: uuid::Uuid::new_v4().to_string(),
+            id: new_id(),
             created_at: Utc::now(),
             delivery_attempt: None,
             generation: None,
@@ -103,6 +103,16 @@ impl Event {
     pub fn is_terminal(&self) -> bool {
         self.kind.is_terminal()
     }
+}
+
+/// A fresh UUID (v4) as its hyphenated lowercase text, written without `fmt` (this runs
+/// for every published event).
+fn new_id() -> String {
+    let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    uuid::Uuid::new_v4()
+        .hyphenated()
+        .encode_lower(&mut text)
+        .to_owned()
 }
 
 /// The `type` of an [`Event`]. Types this crate does not know round-trip through [`EventType::Other`].

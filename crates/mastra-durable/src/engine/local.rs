@@ -38,8 +38,10 @@ impl LocalEngine {
         let (ctx, engine, abort) = (ctx.clone(), self.clone(), run.abort.clone());
         let executor = ctx.executor(run);
         tokio::spawn(async move {
+            // Boxed: the steps' state machine is large, and the task is moved several times
+            // while it is spawned; this way only a pointer travels.
             let paused = tokio::select! {
-                outcome = ctx.drive(executor) => {
+                outcome = Box::pin(ctx.drive(executor)) => {
                     tracing::debug!(%run_id, ?outcome, "run left the local engine");
                     matches!(outcome, DriveOutcome::Suspended(_))
                 }
