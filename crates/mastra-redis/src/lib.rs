@@ -40,6 +40,7 @@
 //! | [`RedisPubSub`] groups | Streams: `XADD MAXLEN ~`, `XREADGROUP`, `XACK`, nack and dead consumers via `XAUTOCLAIM` |
 //! | [`RedisLeases`] | `SET NX PX` plus a generation `INCR` in one script; renew/release compare-and-set |
 //! | [`RedisWorkflowStore`] | a hash per run (`record` JSON, `generation`, `cancel`) plus a set of run ids; every fenced write is one compare-and-set script on the generation |
+//! | [`RedisRunStore`] | a JSON string per paused run plus a set of run ids; `take` is one script (atomic, and safe to retry) |
 //!
 //! **Outages.** A lost connection is re-established forever, with exponential backoff
 //! (50 ms to 2 s). A command fails after [`RedisConfig::command_timeout`]; cache commands,
@@ -61,6 +62,7 @@ mod connection;
 mod error;
 mod leases;
 mod pubsub;
+mod run_store;
 mod scripts;
 mod workflow_store;
 
@@ -72,4 +74,5 @@ pub use connection::RedisConnection;
 pub use error::RedisError;
 pub use leases::{RedisLeases, GENERATION_TTL};
 pub use pubsub::RedisPubSub;
+pub use run_store::RedisRunStore;
 pub use workflow_store::RedisWorkflowStore;

@@ -171,6 +171,36 @@ redis.call('SREM', KEYS[2], ARGV[1])
 return 1
 "#;
 
+/// Stores a durable run's record. KEYS: the record, the set of run ids. ARGV: run id,
+/// record JSON.
+pub(crate) const RUN_SAVE: &str = r#"
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[1])
+return 1
+"#;
+
+/// Removes and returns a durable run's record. KEYS: the record, the set of run ids, the
+/// receipt of this take. ARGV: run id, receipt TTL ms. The record is kept a short while
+/// under the receipt, so a retry of a take whose reply was lost still gets it (and the
+/// record is never lost between two callers). Returns the JSON, or nil.
+pub(crate) const RUN_TAKE: &str = r#"
+local record = redis.call('GET', KEYS[1])
+if not record then
+  return redis.call('GET', KEYS[3])
+end
+redis.call('DEL', KEYS[1])
+redis.call('SREM', KEYS[2], ARGV[1])
+redis.call('SET', KEYS[3], record, 'PX', ARGV[2])
+return record
+"#;
+
+/// Deletes a durable run's record. KEYS: the record, the set of run ids. ARGV: run id.
+pub(crate) const RUN_DELETE: &str = r#"
+redis.call('DEL', KEYS[1])
+redis.call('SREM', KEYS[2], ARGV[1])
+return 1
+"#;
+
 /// A script run by its SHA-1, loaded into Redis on first use (and again after `SCRIPT
 /// FLUSH` or a failover, when Redis answers `NOSCRIPT`).
 #[derive(Debug, Clone)]
@@ -232,6 +262,9 @@ pub(crate) struct Scripts {
     pub(crate) workflow_fence: LuaScript,
     pub(crate) workflow_cancel: LuaScript,
     pub(crate) workflow_remove: LuaScript,
+    pub(crate) run_save: LuaScript,
+    pub(crate) run_take: LuaScript,
+    pub(crate) run_delete: LuaScript,
 }
 
 impl Scripts {
@@ -249,6 +282,9 @@ impl Scripts {
             workflow_fence: LuaScript::with_prelude(GENERATION_LE, WORKFLOW_FENCE),
             workflow_cancel: LuaScript::new(WORKFLOW_CANCEL),
             workflow_remove: LuaScript::with_prelude(GENERATION_LE, WORKFLOW_REMOVE),
+            run_save: LuaScript::new(RUN_SAVE),
+            run_take: LuaScript::new(RUN_TAKE),
+            run_delete: LuaScript::new(RUN_DELETE),
         }
     }
 }

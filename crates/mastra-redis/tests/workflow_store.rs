@@ -16,13 +16,19 @@ use support::{connect, inspector, unique_config};
 
 /// Each `open` makes a fresh key prefix; each handle has its own connection pool, as
 /// separate processes would.
-#[derive(Debug, Clone, Copy, Default)]
-struct RedisStores;
+#[derive(Debug, Default)]
+struct RedisStores {
+    prefixes: std::sync::Mutex<Vec<String>>,
+}
 
 #[async_trait]
 impl WorkflowStoreFactory for RedisStores {
     async fn open(&self, handles: usize) -> Vec<Arc<dyn WorkflowStore>> {
         let config = unique_config();
+        self.prefixes
+            .lock()
+            .unwrap()
+            .push(config.key_prefix.clone());
         let mut stores: Vec<Arc<dyn WorkflowStore>> = Vec::new();
         for _ in 0..handles.max(1) {
             let store = RedisWorkflowStore::new(connect(config.clone()).await);
@@ -30,10 +36,21 @@ impl WorkflowStoreFactory for RedisStores {
         }
         stores
     }
+
+    /// The scenarios remove every run: no key of the store may be left.
+    async fn close(&self) {
+        let prefixes = std::mem::take(&mut *self.prefixes.lock().unwrap());
+        for prefix in prefixes {
+            assert!(
+                keys_under(&prefix).await.is_empty(),
+                "keys left under {prefix}"
+            );
+        }
+    }
 }
 
 mod conformance {
-    mastra_test::workflow_store_suite!(super::RedisStores);
+    mastra_test::workflow_store_suite!(super::RedisStores::default());
 }
 
 async fn keys_under(prefix: &str) -> Vec<String> {

@@ -26,6 +26,10 @@ use mastra_workflows::{InMemoryWorkflowStore, WorkflowStore};
 pub trait WorkflowStoreFactory: Send + Sync {
     /// `handles` (at least 1) handles on one new, empty store.
     async fn open(&self, handles: usize) -> Vec<Arc<dyn WorkflowStore>>;
+
+    /// Called after each scenario (which leaves its stores empty): checks or removes what
+    /// the backend keeps besides the records (nothing, by default).
+    async fn close(&self) {}
 }
 
 /// Opens fresh run stores for the [`run`] scenarios.
@@ -33,6 +37,10 @@ pub trait WorkflowStoreFactory: Send + Sync {
 pub trait RunStoreFactory: Send + Sync {
     /// `handles` (at least 1) handles on one new, empty store.
     async fn open(&self, handles: usize) -> Vec<Arc<dyn RunStore>>;
+
+    /// Called after each scenario (which leaves its stores empty): checks or removes what
+    /// the backend keeps besides the records (nothing, by default).
+    async fn close(&self) {}
 }
 
 /// The in-memory stores (the reference behaviour).
@@ -60,7 +68,7 @@ impl RunStoreFactory for InMemoryStores {
 #[macro_export]
 macro_rules! workflow_store_suite {
     ($factory:expr) => {
-        $crate::__store_tests!($factory; workflow;
+        $crate::__store_tests!($factory; workflow; $crate::WorkflowStoreFactory;
             put_creates_and_replaces,
             save_is_fenced_by_generation,
             fence_raises_the_generation,
@@ -81,7 +89,7 @@ macro_rules! workflow_store_suite {
 #[macro_export]
 macro_rules! run_store_suite {
     ($factory:expr) => {
-        $crate::__store_tests!($factory; run;
+        $crate::__store_tests!($factory; run; $crate::RunStoreFactory;
             save_creates_and_replaces,
             take_removes_the_record,
             delete_and_list,
@@ -93,12 +101,13 @@ macro_rules! run_store_suite {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __store_tests {
-    ($factory:expr; $module:ident; $($name:ident),* $(,)?) => {
+    ($factory:expr; $module:ident; $factory_trait:path; $($name:ident),* $(,)?) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() {
                 let factory = $factory;
                 $crate::stores::$module::$name(&factory).await;
+                <_ as $factory_trait>::close(&factory).await;
             }
         )*
     };
