@@ -14,6 +14,7 @@
 //! | `server` | `mastra-server` (feature `server`) | the HTTP edge: upstream's agent routes over axum, resumable SSE |
 //! | `inngest` | `mastra-inngest` (feature `inngest`) | the Inngest SDK protocol: a serve endpoint with memoized steps, signatures, sync and events |
 //! | `client` | `mastra-client` (feature `client`) | a Rust client of the agent routes, with streams that resume by themselves |
+//! | `otel` | `mastra-otel` (feature `otel`) | OpenTelemetry export of the run spans over OTLP/HTTP (`OTEL_EXPORTER_OTLP_ENDPOINT`), one trace per run |
 //! | `workflows` | `mastra-workflows` (feature `workflows`) | the evented workflow engine: `create_evented_agent`, workers, crash recovery and fencing |
 //!
 //! ```
@@ -47,6 +48,8 @@ pub use mastra_durable as durable;
 pub use mastra_inngest as inngest;
 #[cfg(feature = "openai")]
 pub use mastra_openai as openai;
+#[cfg(feature = "otel")]
+pub use mastra_otel as otel;
 pub use mastra_pubsub as pubsub;
 #[cfg(feature = "redis")]
 pub use mastra_redis as redis;
