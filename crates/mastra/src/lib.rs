@@ -15,6 +15,7 @@
 //! | `inngest` | `mastra-inngest` (feature `inngest`) | the Inngest SDK protocol: a serve endpoint with memoized steps, signatures, sync and events |
 //! | `client` | `mastra-client` (feature `client`) | a Rust client of the agent routes, with streams that resume by themselves |
 //! | `otel` | `mastra-otel` (feature `otel`) | OpenTelemetry export of the run spans over OTLP/HTTP (`OTEL_EXPORTER_OTLP_ENDPOINT`), one trace per run |
+//! | `upstash` | `mastra-upstash` (feature `upstash`) | Upstash: `rediss://` settings for the Redis backends, and a run-log cache over its REST API |
 //! | `workflows` | `mastra-workflows` (feature `workflows`) | the evented workflow engine: `create_evented_agent`, workers, crash recovery and fencing |
 //!
 //! ```
@@ -55,5 +56,7 @@ pub use mastra_pubsub as pubsub;
 pub use mastra_redis as redis;
 #[cfg(feature = "server")]
 pub use mastra_server as server;
+#[cfg(feature = "upstash")]
+pub use mastra_upstash as upstash;
 #[cfg(feature = "workflows")]
 pub use mastra_workflows as workflows;
