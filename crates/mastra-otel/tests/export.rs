@@ -123,9 +123,19 @@ fn setup() -> &'static Setup {
 
 /// The exported spans of `run_id`, once `count` of them arrived.
 async fn spans_of(setup: &Setup, run_id: &str, count: usize) -> Vec<Received> {
+    spans_until(setup, run_id, |spans| spans.len() >= count).await
+}
+
+/// The exported spans of `run_id`, once `done` holds for them.
+async fn spans_until(
+    setup: &Setup,
+    run_id: &str,
+    done: impl Fn(&[Received]) -> bool,
+) -> Vec<Received> {
+    let mut spans = Vec::new();
     for _ in 0..100 {
         setup.guard.flush().await.unwrap();
-        let spans: Vec<Received> = setup
+        spans = setup
             .spans
             .lock()
             .unwrap()
@@ -133,12 +143,12 @@ async fn spans_of(setup: &Setup, run_id: &str, count: usize) -> Vec<Received> {
             .filter(|s| s.attributes.get("run_id").map(String::as_str) == Some(run_id))
             .cloned()
             .collect();
-        if spans.len() >= count {
+        if done(&spans) {
             return spans;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    panic!("the collector never got {count} spans of run {run_id}");
+    panic!("the collector never got the expected spans of run {run_id}: {spans:#?}");
 }
 
 fn named<'a>(spans: &'a [Received], name: &str) -> Vec<&'a Received> {
@@ -351,4 +361,79 @@ async fn an_evented_run_taken_by_another_instance_carries_its_generation() {
             assert_eq!(span.attributes["generation"], run.attributes["generation"]);
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_recovered_after_its_worker_died_stays_in_one_trace() {
+    let setup = setup();
+    let pubsub = Arc::new(EventEmitterPubSub::new());
+    let store = Arc::new(InMemoryWorkflowStore::new());
+    let leases = Arc::new(InProcessLeases::new());
+    let cache = Arc::new(InMemoryServerCache::new());
+    let engine = |instance: &str| {
+        EventedEngine::builder(pubsub.clone())
+            .store(store.clone())
+            .leases(leases.clone())
+            .lease_ttl(Duration::from_millis(200))
+            .instance_id(instance)
+            .build()
+    };
+    // The tool hangs the first time (its worker dies in it), then answers.
+    let reached = Arc::new(tokio::sync::Notify::new());
+    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (seen, count) = (reached.clone(), calls.clone());
+    let hanging = tool("echo", "echoes", move |args: Value, _ctx| {
+        let (seen, count) = (seen.clone(), count.clone());
+        async move {
+            if count.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+                seen.notify_one();
+                std::future::pending::<()>().await;
+            }
+            Ok::<_, ToolError>(args)
+        }
+    });
+    let model = ScriptedModel::new([
+        ScriptedResponse::new().tool_call("echo", json!({"say": "hi"})),
+        ScriptedResponse::text("done"),
+    ]);
+    let agent = Agent::builder("recoverer", model).tool(hanging).build();
+    let (a, b) = (engine("a"), engine("b"));
+    let durable = create_evented_agent(agent.clone(), &a)
+        .cache(cache.clone())
+        .build();
+    b.register(&create_evented_agent(agent, &b).cache(cache).build());
+    let workers_a = a.start_workers(1).await.unwrap();
+    let stream = durable
+        .stream("say hi", StreamOptions::new())
+        .await
+        .unwrap();
+    let run_id = stream.run_id().to_owned();
+    tokio::time::timeout(Duration::from_secs(10), reached.notified())
+        .await
+        .expect("the tool call starts");
+    let _workers_b = b.start_workers(1).await.unwrap();
+    workers_a.abort();
+    read_to_end(stream).await;
+
+    // The interrupted tool call and its re-run (under a newer generation), in one trace.
+    let spans = spans_until(setup, &run_id, |spans| {
+        named(spans, "agent.tool_call").len() == 2 && named(spans, "agent.model_step").len() == 2
+    })
+    .await;
+    let tools = named(&spans, "agent.tool_call");
+    let in_run: Vec<&Received> = spans.iter().filter(|s| s.name != "workflow.step").collect();
+    for span in &in_run {
+        assert_eq!(span.trace_id, in_run[0].trace_id, "{span:#?}");
+    }
+    let generation = |span: &Received| span.attributes["generation"].parse::<u64>().unwrap();
+    let (first, second) = (generation(tools[0]), generation(tools[1]));
+    assert_ne!(first, second, "{tools:#?}");
+    let owners: Vec<&str> = named(&spans, "workflow.step")
+        .iter()
+        .map(|s| s.attributes["owner"].as_str())
+        .collect();
+    assert!(
+        owners.contains(&"a/0") && owners.contains(&"b/0"),
+        "{owners:?}"
+    );
 }
