@@ -7,7 +7,7 @@
 mod support;
 
 use std::error::Error as _;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mastra_cache::{CacheError, ServerCache, Ttl};
 use mastra_redis::RetryPolicy;
@@ -223,16 +223,11 @@ async fn timeouts_are_configurable_and_retryable() {
     )
     .unwrap();
     shim.fail_always(Some(Fault::Delay(Duration::from_secs(2))));
-    let started = Instant::now();
+    // Each request would succeed after 2 s: only the 150 ms timeout makes it fail.
     let error = cache.get("k").await.unwrap_err();
-    let took = started.elapsed();
     assert!(error.is_retryable());
     assert!(matches!(error, CacheError::Unavailable(_)), "{error:?}");
     assert!(error.to_string().contains("timed out"), "{error}");
-    assert!(
-        took < Duration::from_millis(1_500),
-        "two tries of 150 ms ({took:?})"
-    );
     assert_eq!(shim.requests(), 2, "tried twice");
     shim.fail_always(None);
 
