@@ -156,7 +156,17 @@ fn run_one(bench: &Bench, quick: bool, criterion_dir: &Path) -> Outcome {
     if bench.criterion {
         args.extend(["--", "--noplot"]);
         if quick {
-            args.push("--quick");
+            // Criterion's own `--quick` stops after as few as two samples; ten short ones
+            // still give a median, a minimum and a maximum. Groups that set their own
+            // sample size or time keep them.
+            args.extend([
+                "--sample-size",
+                "10",
+                "--warm-up-time",
+                "1",
+                "--measurement-time",
+                "2",
+            ]);
         }
     }
     let command = shown("cargo", &args);
@@ -188,6 +198,13 @@ fn report(
         md.push_str(" --quick");
     }
     md.push_str("`; every figure below comes from that one run.\n\n");
+    if options.quick {
+        md.push_str(
+            "Quick mode: criterion benchmarks take 10 samples after a 1 s warm-up over about \
+             2 s (`--sample-size 10 --warm-up-time 1 --measurement-time 2`, unless a group \
+             sets its own); the figures are indicative only.\n\n",
+        );
+    }
     md.push_str(&format!("- Machine: {}\n", description()));
     md.push_str(&format!("- Started: {started}; finished: {}\n", now()));
     md.push_str(&format!("- `uptime` before: `{}`\n", load[0]));
@@ -197,12 +214,6 @@ fn report(
          repeated measurement of many iterations): median [min, max], and the throughput at \
          the median. Other benchmarks print their own tables, kept as printed.\n",
     );
-    if options.quick {
-        md.push_str(
-            "- Quick mode (criterion `--quick`): few samples, short measurement; figures are \
-             indicative only.\n",
-        );
-    }
     for (bench, outcome) in runs {
         md.push_str(&format!("\n## {} / {}\n\n", bench.package, bench.name));
         md.push_str(&format!("Command: `{}`", outcome.command));
@@ -232,7 +243,10 @@ fn report(
         }
         // Criterion's own text repeats the table; other benchmarks' output is their result.
         let printed = match bench.criterion {
-            true => non_criterion_lines(&outcome.stdout),
+            true => {
+                let ids: Vec<&str> = outcome.criterion.iter().map(|r| r.id.as_str()).collect();
+                non_criterion_lines(&outcome.stdout, &ids)
+            }
             false => outcome.stdout.trim().to_owned(),
         };
         if !printed.is_empty() {
@@ -246,8 +260,8 @@ fn report(
 
 /// What a criterion benchmark printed besides criterion's own report lines (e.g. the
 /// `redis-benchmark` ceiling of `redis_pipeline`).
-fn non_criterion_lines(stdout: &str) -> String {
-    let mut kept = Vec::new();
+fn non_criterion_lines(stdout: &str, ids: &[&str]) -> String {
+    let mut kept: Vec<&str> = Vec::new();
     let mut in_criterion_block = false;
     for line in stdout.lines() {
         let trimmed = line.trim_start();
@@ -262,7 +276,8 @@ fn non_criterion_lines(stdout: &str) -> String {
             || trimmed.starts_with("No change in performance")
             || trimmed.starts_with("Change within noise")
             || trimmed.starts_with("Performance has")
-            || trimmed.starts_with("Benchmarking ");
+            || trimmed.starts_with("Benchmarking ")
+            || ids.contains(&line.trim());
         if criterion_line {
             in_criterion_block = true;
             continue;
@@ -271,6 +286,9 @@ fn non_criterion_lines(stdout: &str) -> String {
             continue;
         }
         in_criterion_block = false;
+        if line.trim().is_empty() && kept.last().is_none_or(|l| l.trim().is_empty()) {
+            continue;
+        }
         kept.push(line);
     }
     kept.join("\n").trim().to_owned()
@@ -328,10 +346,11 @@ mod tests {
                       \x20                       thrpt:  [2.5 Melem/s 2.6 Melem/s 2.7 Melem/s]\n\
                       Found 2 outliers among 100 measurements (2.00%)\n\
                       \x20 2 (2.00%) high mild\n\
+                      group/long_benchmark_name\n\n\
                       (each run: 56 chunks)\n";
         assert_eq!(
-            non_criterion_lines(stdout),
-            "redis-benchmark -q -t rpush\n  RPUSH: 38000.00 requests per second\n(each run: 56 chunks)"
+            non_criterion_lines(stdout, &["group/long_benchmark_name"]),
+            "redis-benchmark -q -t rpush\n  RPUSH: 38000.00 requests per second\n\n(each run: 56 chunks)"
         );
     }
 

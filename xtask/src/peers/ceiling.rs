@@ -49,6 +49,11 @@ pub(crate) fn requests_per_second(out: &str) -> Option<f64> {
     before.split_whitespace().last()?.parse().ok()
 }
 
+/// The event the commands carry (`<event>` in the report).
+pub(crate) fn event_json() -> String {
+    format!("{{{}", entry_body())
+}
+
 /// A log entry of the size our text-delta envelopes have (about 230 bytes), without its
 /// leading `{` (the append script adds `{"index":N,`).
 fn entry_body() -> String {
@@ -67,15 +72,18 @@ pub(crate) fn measure(redis_url: &str, prefix: &str) -> Vec<CeilingRow> {
     let stream = format!("{prefix}rb:group-stream");
     let channel = format!("{prefix}rb:channel");
     let body = entry_body();
-    let event = format!("{{{body}");
-    let mut commands: Vec<(String, Vec<String>)> = vec![
+    let event = event_json();
+    // (what, the command's arguments, how the report shows them)
+    let mut commands: Vec<(String, Vec<String>, String)> = vec![
         (
             "RPUSH".into(),
             vec!["RPUSH".into(), list.clone(), event.clone()],
+            format!("RPUSH {list} <event>"),
         ),
         (
             "PUBLISH".into(),
             vec!["PUBLISH".into(), channel.clone(), event.clone()],
+            format!("PUBLISH {channel} <event>"),
         ),
     ];
     match script("APPEND") {
@@ -91,6 +99,7 @@ pub(crate) fn measure(redis_url: &str, prefix: &str) -> Vec<CeilingRow> {
                 "300000".into(),
                 "0".into(),
             ],
+            format!("EVAL <APPEND> 2 {list} {counter} <event without its '{{'> 300000 0"),
         )),
         None => eprintln!("xtask: APPEND script not found in mastra-redis; skipped"),
     }
@@ -108,20 +117,23 @@ pub(crate) fn measure(redis_url: &str, prefix: &str) -> Vec<CeilingRow> {
                 format!("{channel}:wake"),
                 "300000".into(),
             ],
+            format!("EVAL <PUBLISH> 1 {stream} {channel} <event> 10000 {channel}:wake 300000"),
         )),
         None => eprintln!("xtask: PUBLISH script not found in mastra-redis; skipped"),
     }
     let mut rows = Vec::new();
     for connections in [1u32, 50] {
         let requests = if connections == 1 { "20000" } else { "100000" };
-        for (what, command) in &commands {
+        for (what, command, display) in &commands {
             let c = connections.to_string();
             let mut args = vec![
                 "-h", &host, "-p", &port, "-q", "-n", requests, "-c", &c, "-P", "1",
             ];
             args.extend(command.iter().map(String::as_str));
-            let line = shown("redis-benchmark", &args);
-            eprintln!("==> {}", truncate(&line, 160));
+            eprintln!("==> {}", truncate(&shown("redis-benchmark", &args), 160));
+            let line = format!(
+                "redis-benchmark -h {host} -p {port} -q -n {requests} -c {c} -P 1 {display}"
+            );
             let result = output("redis-benchmark", &args, None)
                 .and_then(|out| requests_per_second(&out).ok_or(format!("no figure in: {out}")));
             rows.push(CeilingRow {

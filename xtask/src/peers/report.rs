@@ -1,7 +1,7 @@
 //! The generated section: ours against upstream per metric, with the ratio, the ceiling,
 //! the commands, the date and the machine's load.
 
-use super::ceiling::{truncate, CeilingRow};
+use super::ceiling::{event_json, truncate, CeilingRow};
 use super::{Context, Figures};
 use crate::machine::description;
 use crate::stats::{number, Spread};
@@ -86,10 +86,8 @@ const METRICS: &[Metric] = &[
         "runs/s",
         false,
     ),
-    memory(
-        "process RSS at rest (backends connected)",
-        &["rss_at_rest_mb"],
-    ),
+    memory("process RSS at start", &["rss_start_mb"]),
+    memory("process RSS with the backends set up", &["rss_at_rest_mb"]),
     memory("peak RSS after W1", &["w1", "peak_rss_mb"]),
     memory("peak RSS of the process (after W3)", &["peak_rss_mb"]),
 ];
@@ -211,9 +209,14 @@ fn ceiling_table(rows: &[CeilingRow], figures: &Figures) -> String {
             number(theirs.median)
         ));
     }
-    md.push_str("\nCommands (scripts shortened here; the full text is mastra-redis's `scripts.rs`):\n\n```text\n");
+    md.push_str(&format!(
+        "\nCommands: `<APPEND>` and `<PUBLISH>` are the scripts of the same names in \
+         `crates/mastra-redis/src/scripts.rs`, read from there at bench time; `<event>` is a \
+         text-delta envelope of {} bytes:\n\n```text\n",
+        event_json().len()
+    ));
     for row in rows {
-        md.push_str(&truncate(&row.command, 200));
+        md.push_str(&row.command);
         md.push('\n');
     }
     md.push_str("```\n");
@@ -350,7 +353,7 @@ mod tests {
         assert_eq!(verdict(time, 300.0, 100.0), "3.00x slower");
         let rate = &METRICS[1];
         assert_eq!(verdict(rate, 50_000.0, 10_000.0), "5.00x faster");
-        let rss = &METRICS[10];
+        let rss = &METRICS[11];
         assert_eq!(verdict(rss, 50.0, 400.0), "8.00x less");
     }
 
