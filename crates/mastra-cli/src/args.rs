@@ -32,7 +32,8 @@ serve options:
   --engine local|evented  how runs execute (default local: in the process that starts them)
   --workers N             evented: step workers in this process (default 2)
   --no-workers            evented: API only; runs are queued and executed elsewhere
-  --recovery auto|off     evented: re-queue runs left without a worker at start-up (default auto)
+  --recovery auto|off     evented: at start-up, an instance with workers re-queues the runs
+                          left without a worker (one instance at a time; default auto)
   --lease-ttl-ms MS       evented: how long a worker's claim on a run lasts unrenewed; a
                           crashed worker's run is taken over after it (default 30000)
   --claim-timeout-ms MS   evented on Redis: a step message unacknowledged this long goes to

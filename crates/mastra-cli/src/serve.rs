@@ -8,7 +8,9 @@ use mastra_cache::ServerCache;
 use mastra_durable::{create_durable_agent, Mastra};
 use mastra_inngest::{create_inngest_agent, Inngest, InngestEngine};
 use mastra_pubsub::{EventEmitterPubSub, PubSub};
-use mastra_redis::{RedisConfig, RedisConnection, RedisPubSub, RedisServerCache};
+use mastra_redis::{
+    RedisConfig, RedisConnection, RedisPubSub, RedisServerCache, RedisWorkflowStore,
+};
 use mastra_server::{router, termination_signal, ServerConfig};
 use mastra_workflows::{create_evented_agent, EventedEngine, WorkerHandle, WorkflowStore};
 use std::sync::Arc;
@@ -107,8 +109,11 @@ async fn redis_backends(url: &str, options: &ServeArgs) -> Result<RedisBackends,
     let config = redis_config(url, options);
     config.validate()?;
     let connection = RedisConnection::connect(config).await?;
+    // Runs between steps, fenced by generation, shared by every instance on this Redis.
     let store = match options.engine {
-        Engine::Evented => Some(redis_workflow_store(&connection)?),
+        Engine::Evented => {
+            Some(Arc::new(RedisWorkflowStore::new(connection.clone())) as Arc<dyn WorkflowStore>)
+        }
         Engine::Local | Engine::Inngest => None,
     };
     Ok(RedisBackends {
@@ -116,10 +121,6 @@ async fn redis_backends(url: &str, options: &ServeArgs) -> Result<RedisBackends,
         cache: Arc::new(RedisServerCache::new(connection)),
         store,
     })
-}
-
-fn redis_workflow_store(_connection: &RedisConnection) -> Result<Arc<dyn WorkflowStore>, BoxError> {
-    Err("--engine evented with --redis-url needs a Redis workflow store, which is not available yet".into())
 }
 
 /// Builds `demo-agent` on the chosen engine, its registry and, for the evented engine,
@@ -190,7 +191,10 @@ async fn deploy(
                 1 => "1 worker".to_owned(),
                 n => format!("{n} workers"),
             });
-            if options.recovery {
+            // Only an instance with workers recovers: a message queued before any worker
+            // joined the queue may be lost (Redis groups start at the newest entry), and a
+            // recovery holds the deployment's recovery lease for a lease TTL.
+            if options.recovery && workers.is_some() {
                 let recovered = engine.recover_active_runs().await?;
                 description.push_str(&format!(", {} runs recovered", recovered.len()));
             }

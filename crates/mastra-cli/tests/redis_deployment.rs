@@ -5,16 +5,19 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use futures::StreamExt;
+use mastra_cache::ServerCache;
 use mastra_client::{AgentRequest, MastraClient};
 use mastra_core::ChunkKind;
+use mastra_redis::{RedisConfig, RedisConnection, RedisServerCache};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 const REDIS_URL: &str = "redis://127.0.0.1:6379";
 
-/// Starts `mastra serve --redis-url` on a free port; returns the process and its URL.
-fn start() -> (Child, String) {
+/// Starts `mastra serve --redis-url` on a free port, its keys under `prefix`; returns the
+/// process and its URL.
+fn start(prefix: &str) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_mastra"))
         .args([
             "serve",
@@ -24,6 +27,8 @@ fn start() -> (Child, String) {
             "5",
             "--redis-url",
             REDIS_URL,
+            "--redis-prefix",
+            prefix,
         ])
         .env_remove("MASTRA_API_TOKENS")
         .stdout(Stdio::piped())
@@ -44,8 +49,9 @@ fn start() -> (Child, String) {
 
 #[tokio::test]
 async fn a_run_started_on_one_instance_is_observed_on_another() {
-    let (mut a, url_a) = start();
-    let (mut b, url_b) = start();
+    let prefix = format!("test:cli:deployment:{}:", uuid::Uuid::new_v4());
+    let (mut a, url_a) = start(&prefix);
+    let (mut b, url_b) = start(&prefix);
     let outcome = tokio::time::timeout(Duration::from_secs(30), async {
         let client_a = MastraClient::new(&url_a).unwrap();
         let mut stream = client_a
@@ -87,5 +93,9 @@ async fn a_run_started_on_one_instance_is_observed_on_another() {
     let _ = a.kill();
     let _ = b.kill();
     let _ = (a.wait(), b.wait());
+    let connection = RedisConnection::connect(RedisConfig::new(REDIS_URL).with_key_prefix(prefix))
+        .await
+        .unwrap();
+    RedisServerCache::new(connection).clear().await.unwrap();
     outcome.expect("the deployment test timed out");
 }
