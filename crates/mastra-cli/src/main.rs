@@ -63,7 +63,8 @@ fn tail(options: &ObserveArgs) -> ExitCode {
         return ExitCode::FAILURE;
     };
     let mut stdout = std::io::stdout();
-    match runtime.block_on(observe::observe(options, &mut stdout)) {
+    let terminal = std::io::IsTerminal::is_terminal(&stdout);
+    match runtime.block_on(observe::observe(options, &mut stdout, terminal)) {
         Ok(observe::Ending::Finished) => ExitCode::SUCCESS,
         Ok(observe::Ending::Failed) => ExitCode::FAILURE,
         Err(error) => {

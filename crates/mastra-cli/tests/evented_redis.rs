@@ -302,6 +302,20 @@ async fn a_worker_killed_mid_model_stream_leaves_no_duplicate_text() {
         .unwrap();
     let void_from = claim.data["voidFrom"].as_u64().unwrap();
     assert!(void_from < claim.index.unwrap());
+    // `mastra observe` (not a terminal) notes the claim, then shows the re-run step: what
+    // follows the note is what it shows for a run without a crash.
+    let observe = std::process::Command::new(env!("CARGO_BIN_EXE_mastra"))
+        .args(["observe", "demo-agent", &run_id, "--url", &producer.url])
+        .output()
+        .unwrap();
+    assert!(observe.status.success());
+    let shown = String::from_utf8(observe.stdout).unwrap();
+    let (_, after) = shown
+        .rsplit_once(&format!(
+            "what was shown from event {void_from} on is void]\n"
+        ))
+        .unwrap_or_else(|| panic!("no claim note in {shown:?}"));
+    assert_eq!(after, format!("{expected}\n[finish: stop]\n"));
     let observed = MastraClient::new(&producer.url)
         .unwrap()
         .observe("demo-agent", &run_id, 0)
