@@ -17,7 +17,8 @@
 //! - [`create_inngest_agent`] and [`InngestEngine`]: a durable agent whose runs execute as
 //!   one Inngest function (see [`agent`]): each agent step is a `step.run` returning a small
 //!   state delta, chunks go through the run's channel, tool approval waits with
-//!   `WaitForEvent`, abort sends the event the function's `cancelOn` matches.
+//!   `WaitForEvent`, and an abort is recorded beside the run's log so that the step
+//!   executing or the next one to start writes the run's one aborted `finish`.
 //! - The protocol pieces are public and pure: [`hash_step_id`], [`signature`],
 //!   [`Opcode`], [`RegisterRequest`].
 //!

@@ -9,8 +9,9 @@ use futures::StreamExt;
 use mastra_core::demo::calculator_tool;
 use mastra_core::scripted::{ScriptedModel, ScriptedResponse};
 use mastra_core::{Agent, StreamOptions};
-use mastra_durable::DurableAgent;
-use mastra_inngest::agent::{CANCEL_EVENT, RESUME_EVENT, RUN_EVENT};
+use mastra_durable::agent::RunChannel;
+use mastra_durable::{agent_stream_topic, DurableAgent};
+use mastra_inngest::agent::{RESUME_EVENT, RUN_EVENT};
 use mastra_inngest::{create_inngest_agent, serve, Config, Event, Inngest, InngestEngine};
 use mastra_pubsub::EventType;
 use serde_json::{json, Value};
@@ -40,8 +41,7 @@ async fn setup() -> Setup {
     let durable = create_inngest_agent(agent, &engine).build();
     engine.register(&durable);
     let (origin, _) = support::spawn(serve(&inngest, vec![engine.function()])).await;
-    let mut executor = Executor::new(format!("{origin}/api/inngest"), fake.clone());
-    executor.cancel_on = Some(CANCEL_EVENT.into());
+    let executor = Executor::new(format!("{origin}/api/inngest"), fake.clone());
     Setup {
         durable,
         executor,
@@ -179,7 +179,7 @@ async fn tool_approval_suspends_with_wait_for_event() {
 }
 
 #[tokio::test]
-async fn aborting_a_paused_run_sends_the_cancel_event() {
+async fn aborting_a_paused_run_ends_its_wait_with_one_finish() {
     let Setup {
         durable,
         mut executor,
@@ -205,15 +205,78 @@ async fn aborting_a_paused_run_sends_the_cancel_event() {
         }
     }
     durable.abort_run(&run_id).await.unwrap();
-    assert_eq!(driver.await.unwrap(), RunEnd::Cancelled, "cancelOn matched");
-    let cancel = fake
+    // The wait ends with the abort answer and the function returns (no cancelOn).
+    let end = driver.await.unwrap();
+    assert!(
+        matches!(&end, RunEnd::Completed(out) if out["aborted"] == true),
+        "{end:?}"
+    );
+    let answer = fake
         .events()
         .into_iter()
-        .find(|e| e.name == CANCEL_EVENT)
+        .find(|e| e.name == RESUME_EVENT)
         .unwrap();
-    assert_eq!(cancel.data["runId"], run_id);
+    assert_eq!(answer.data["runId"], run_id);
+    assert_eq!(answer.data["abort"], true);
     let output = stream.output().await.unwrap();
     assert_eq!(output.finish_reason, mastra_core::FinishReason::Abort);
+    assert_eq!(terminal_count(&durable, &run_id).await, 1);
+}
+
+async fn terminal_count(durable: &DurableAgent, run_id: &str) -> usize {
+    let log: Vec<_> = durable.observe(run_id, 0).await.unwrap().collect().await;
+    log.iter()
+        .filter(|e| e.as_ref().unwrap().is_terminal())
+        .count()
+}
+
+#[tokio::test]
+async fn aborting_between_steps_ends_the_stream_once() {
+    let Setup {
+        durable,
+        mut executor,
+        fake,
+    } = setup().await;
+    let stream = durable.stream(PROMPT, StreamOptions::new()).await.unwrap();
+    let run_id = stream.run_id().to_owned();
+    let mut run = Run::new(
+        "mastra-app-mastra-durable-agent",
+        trigger(&fake, &run_id),
+        3,
+    );
+    // Call until the first step (the model's tool call) is written; then no step executes
+    // anywhere: Inngest has not called the next one.
+    let history = |durable: &DurableAgent| {
+        let RunChannel::Logged(caching) = &durable.context().channel else {
+            panic!("the agent logs its runs");
+        };
+        let (caching, topic) = (caching.clone(), agent_stream_topic(&run_id));
+        async move { caching.history(&topic, 0).await.unwrap() }
+    };
+    let mut calls = 0;
+    while history(&durable).await.len() < 3 {
+        executor.call(&mut run).await;
+        calls += 1;
+        assert!(calls < 10, "the first step never ran");
+    }
+    let before = history(&durable).await;
+    assert!(before.iter().any(|e| e.data["type"] == "tool-call"));
+    assert!(before.iter().all(|e| !e.is_terminal()));
+    durable.abort_run(&run_id).await.unwrap();
+    // The next step finds the recorded abort and writes the run's one aborted finish.
+    let end = executor.run_to_end(&mut run).await;
+    assert!(matches!(end, RunEnd::Completed(_)), "{end:?}");
+    let output = stream.output().await.unwrap();
+    assert_eq!(output.finish_reason, mastra_core::FinishReason::Abort);
+    assert_eq!(terminal_count(&durable, &run_id).await, 1);
+    // Nothing past the abort ran: the model's answer to the tool result never streamed.
+    let log: Vec<_> = durable.observe(&run_id, 0).await.unwrap().collect().await;
+    let text: String = log
+        .iter()
+        .filter_map(|e| e.as_ref().unwrap().data.pointer("/payload/text"))
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(!text.contains("It is 14."), "{text}");
 }
 
 /// Two processes sharing the run channel (pubsub and cache), each with its own engine,
@@ -324,7 +387,6 @@ async fn aborting_during_a_step_ends_the_stream_once() {
     let stream = durable.stream(PROMPT, StreamOptions::new()).await.unwrap();
     let run_id = stream.run_id().to_owned();
     let mut executor = Executor::new(url, fake.clone());
-    executor.cancel_on = Some(CANCEL_EVENT.into());
     let mut run = Run::new(
         "mastra-app-mastra-durable-agent",
         trigger(&fake, &run_id),
@@ -339,20 +401,6 @@ async fn aborting_during_a_step_ends_the_stream_once() {
     let output = stream.output().await.unwrap();
     assert_eq!(output.finish_reason, mastra_core::FinishReason::Abort);
     let end = driver.await.unwrap();
-    assert!(
-        matches!(end, RunEnd::Cancelled | RunEnd::Completed(_)),
-        "{end:?}"
-    );
-    assert!(fake.events().iter().any(|e| e.name == CANCEL_EVENT));
-    let log: Vec<_> = durable.observe(&run_id, 0).await.unwrap().collect().await;
-    let terminals = log
-        .iter()
-        .filter(|e| {
-            matches!(
-                e.as_ref().unwrap().kind,
-                EventType::Finish | EventType::Error
-            )
-        })
-        .count();
-    assert_eq!(terminals, 1);
+    assert!(matches!(end, RunEnd::Completed(_)), "{end:?}");
+    assert_eq!(terminal_count(&durable, &run_id).await, 1);
 }

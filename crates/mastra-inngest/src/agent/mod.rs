@@ -6,8 +6,15 @@
 //! delta of the state, and whose chunks go to the run's channel, so `observe` works from
 //! any instance sharing the cache. A paused run (tool approval or suspension) is stored as
 //! for any durable agent and waits with `WaitForEvent` for [`RESUME_EVENT`], which
-//! `approve_tool_call`/`decline_tool_call`/`resume` send through the engine. Aborting sends
-//! [`CANCEL_EVENT`], which the function's `cancelOn` matches.
+//! `approve_tool_call`/`decline_tool_call`/`resume` send through the engine.
+//!
+//! Aborting records the abort next to the run's log, then asks over the control topic: a
+//! step executing anywhere stops at once and writes the aborted `finish`; when no step is
+//! executing (Inngest has not called the next one yet), the next step finds the record and
+//! writes it instead. The function has no `cancelOn`: cancelling it at the next step
+//! boundary would leave nobody to write the terminal event. A paused run is finished by the
+//! aborting caller (from the run-state store), and its wait ends with a resume event that
+//! carries `"abort": true`.
 //!
 //! A step whose answer never reached Inngest (a worker lost mid-step) is taken again on the
 //! next attempt; before it writes anything, it publishes `ownership-claimed` with
@@ -15,15 +22,14 @@
 //! generation, so observers drop what the lost attempt wrote (the evented engine's rule).
 //!
 //! Known limits:
-//! - An abort that arrives while no step is executing anywhere (Inngest has not called the
-//!   next step yet) stops the run through `cancelOn`, but nothing writes its `finish`:
-//!   readers of the stream wait until the log expires. An abort during a step, or of a
-//!   paused run, ends the stream with one `finish` of reason `abort`.
+//! - With `no_cache()` (no run log) an abort between steps is recorded nowhere: only a step
+//!   executing when it arrives hears it.
 //! - The resume event carries the whole answered state (the trigger carries the initial
 //!   state); step outputs carry deltas only. Events are limited to 512 KB by default.
 //! - A model or tool error ends the run with its `error` event as on any engine; it is not
 //!   turned into an Inngest step retry.
 
+mod abort;
 mod delta;
 mod step;
 
@@ -43,10 +49,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 pub const AGENT_FUNCTION_ID: &str = "mastra-durable-agent";
 /// The trigger: `{runId, agentId, state, logLen}`.
 pub const RUN_EVENT: &str = "mastra/agent.run";
-/// A paused run's answer: `{runId, state, logLen}`.
+/// A paused run's answer: `{runId, state, logLen}`, or `{runId, abort: true}` when the
+/// paused run was aborted (its `finish` is written by then).
 pub const RESUME_EVENT: &str = "mastra/agent.resume";
-/// Cancels a run: `{runId}`.
-pub const CANCEL_EVENT: &str = "mastra/agent.cancel";
 
 /// The durable agent on Inngest: build it, register it with the engine (in every process
 /// that serves the function), and serve [`InngestEngine::function`].
@@ -125,7 +130,6 @@ impl InngestEngine {
             step::run_agent(engine.clone(), input, step)
         })
         .name("Mastra durable agent")
-        .cancel_on(CANCEL_EVENT, Some("event.data.runId == async.data.runId"))
     }
 
     async fn send(
@@ -179,11 +183,19 @@ impl ExecutionEngine for InngestEngine {
     }
 
     async fn abort(&self, run_id: &str) -> bool {
+        // Recorded before anyone is asked, so a step starting from now on finds it.
+        let contexts: Vec<RunContext> = lock(&self.inner.agents).values().cloned().collect();
+        for ctx in &contexts {
+            if let Err(error) = abort::request(ctx, run_id).await {
+                tracing::warn!(%run_id, %error, "cannot record the abort of an Inngest run");
+            }
+        }
+        // Ends the wait of a paused run (a run that is not waiting ignores it).
         if let Err(error) = self
-            .send(CANCEL_EVENT, json!({"runId": run_id}), None)
+            .send(RESUME_EVENT, json!({"runId": run_id, "abort": true}), None)
             .await
         {
-            tracing::warn!(%run_id, %error, "cannot send the Inngest cancel event");
+            tracing::warn!(%run_id, %error, "cannot send the abort to a waiting Inngest run");
         }
         match lock(&self.inner.executing).get(run_id) {
             Some(signal) => {

@@ -1,6 +1,7 @@
 //! The agent function: replays the run's state from step deltas, takes each agent step as
 //! one `step.run`, and waits for the answer of a paused run with `WaitForEvent`.
 
+use super::abort;
 use super::delta::{apply, diff, Delta};
 use super::{lock, InngestEngine, RESUME_EVENT};
 use crate::{FunctionInput, StepError, StepTools, WaitForEvent};
@@ -85,6 +86,11 @@ pub(super) async fn run_agent(
                         "the paused run got no answer in time",
                     ));
                 };
+                // Aborted while paused: the aborting caller wrote the `finish`.
+                if answer.data.get("abort").and_then(Value::as_bool) == Some(true) {
+                    let run_id = state.get("runId").cloned().unwrap_or(Value::Null);
+                    return Ok(json!({"runId": run_id, "aborted": true}));
+                }
                 state = answer.data.get("state").cloned().unwrap_or(Value::Null);
                 log_len = answer
                     .data
@@ -145,6 +151,24 @@ async fn take_step(
         .abort_listener(&run_id, abort.clone())
         .await
         .map_err(|e| retriable("control topic", &e))?;
+    // After listening: an abort from now on is heard, one from before is recorded.
+    if abort::already_ended(ctx, &run_id)
+        .await
+        .map_err(|e| retriable("log", &e))?
+    {
+        lock(&engine.inner.local).remove(&run_id);
+        return Ok(StepDelta {
+            outcome: Outcome::Done,
+            state: diff(&before, &before),
+            log_len: None,
+        });
+    }
+    if abort::requested(ctx, &run_id)
+        .await
+        .map_err(|e| retriable("abort record", &e))?
+    {
+        abort.abort();
+    }
     lock(&engine.inner.executing).insert(run_id.clone(), abort.clone());
     let run = EngineRun {
         state,
