@@ -1,6 +1,7 @@
 //! `mastra serve --engine evented` in memory (one process): `demo-agent` runs as queued
 //! steps taken by the process's own workers; the routes and the Rust client work as with
-//! the local engine. Engine options without their engine are refused.
+//! the local engine; it stops cleanly on SIGTERM. Engine options without their engine are
+//! refused.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -58,6 +59,10 @@ async fn an_evented_instance_in_memory_runs_the_demo_agent() {
         .unwrap();
     assert_eq!(replay.text(), text);
     assert!(replay.is_finished());
+
+    // SIGTERM: the server stops, the workers finish their step and stop, exit code 0.
+    let status = server.terminate();
+    assert!(status.success(), "{status:?}");
 }
 
 #[test]

@@ -170,6 +170,25 @@ async fn reference_text(prompt: &str) -> String {
         .text
 }
 
+/// The `finish` output (text and usage) of the prompt's run through `server` on this
+/// deployment, now that no worker crashes.
+async fn no_crash_output(deployment: &Deployment, server: &Serve, prompt: &str) -> Value {
+    let run_id = new_run_id();
+    let assembled = tokio::time::timeout(WAIT, stream_run(server, &run_id, prompt))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(assembled.is_finished());
+    let log = deployment.log(&run_id).await;
+    assert_eq!(count(&log, EventType::OwnershipClaimed), 0);
+    finish_output(&log)
+}
+
+fn finish_output(log: &[Event]) -> Value {
+    let finish = log.iter().find(|e| e.kind == EventType::Finish).unwrap();
+    finish.data["output"].clone()
+}
+
 /// Streams the prompt through `server` (`POST /stream`) and assembles what arrives.
 fn stream_run(server: &Serve, run_id: &str, prompt: &str) -> JoinHandle<RunAssembly> {
     let client = MastraClient::new(&server.url).unwrap();
@@ -263,8 +282,10 @@ async fn a_worker_killed_in_a_tool_call_is_replaced_by_another() {
     // The interrupted tool step had logged nothing yet: the claim voids nothing.
     assert!(count(&log, EventType::OwnershipClaimed) >= 1);
     assert_eq!(voiding_claims(&log), 0);
-    let finish = log.iter().find(|e| e.kind == EventType::Finish).unwrap();
-    assert_eq!(finish.data["output"]["text"], expected.as_str());
+    let reference = no_crash_output(&deployment, &producer, prompt).await;
+    assert_eq!(reference["text"], expected.as_str());
+    assert_eq!(finish_output(&log)["text"], reference["text"]);
+    assert_eq!(finish_output(&log)["usage"], reference["usage"]);
     let observed = MastraClient::new(&producer.url)
         .unwrap()
         .observe("demo-agent", &run_id, 0)
@@ -293,6 +314,9 @@ async fn a_worker_killed_mid_model_stream_leaves_no_duplicate_text() {
     assert_eq!(assembled.text(), expected);
     let log = deployment.log(&run_id).await;
     assert_eq!(voiding_claims(&log), 1, "{:?}", kinds(&log));
+    let reference = no_crash_output(&deployment, &producer, prompt).await;
+    assert_eq!(finish_output(&log)["text"], reference["text"]);
+    assert_eq!(finish_output(&log)["usage"], reference["usage"]);
     assert_eq!(count(&log, EventType::Finish), 1);
     // The interrupted attempt's deltas are in the log: only the claim keeps them out.
     assert!(naive_text(&log).len() > expected.len());

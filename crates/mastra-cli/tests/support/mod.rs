@@ -92,6 +92,22 @@ impl Serve {
         assert!(status.success(), "kill -{name} failed");
     }
 
+    /// `SIGTERM`, then waits (10 s at most) for the process to exit; its exit status.
+    pub(crate) fn terminate(mut self) -> std::process::ExitStatus {
+        self.signal("TERM");
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "mastra serve did not stop on SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// `SIGKILL`, and waits for the process to be gone.
     pub(crate) fn kill(mut self) {
         self.signal("KILL");
