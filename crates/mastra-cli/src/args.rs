@@ -1,12 +1,12 @@
-//! The command line: `mastra serve [--host H] [--port P] [--demo-delay-ms MS]` and
-//! `mastra observe <agentId> <runId> [--offset N] [--url URL]`.
+//! The command line: `mastra serve [--host H] [--port P] [--redis-url URL] [--engine E] ..`
+//! and `mastra observe <agentId> <runId> [--offset N] [--url URL]` (see [`USAGE`]).
 
 use std::fmt;
 
 pub(crate) const USAGE: &str = "\
 usage: mastra serve [--host 127.0.0.1] [--port 4111] [--demo-delay-ms 20] [--redis-url URL]
-                    [--engine local|evented] [--workers 2 | --no-workers] [--recovery auto|off]
-                    [--inngest]
+                    [--engine local|evented|inngest] [--workers 2 | --no-workers]
+                    [--recovery auto|off] [--lease-ttl-ms 30000] [--inngest]
        mastra observe <agentId> <runId> [--offset 0] [--url http://127.0.0.1:4111]
 
 Serves upstream Mastra's /api agent routes with one durable agent, `demo-agent`, on the
@@ -17,7 +17,7 @@ without any, the API is open. SIGTERM or Ctrl-C stops the server gracefully.
 With --engine evented, every agent step (a model call, or the tool calls it asked for) is a
 message on a work queue taken by workers, and the run's state is stored after each step: a
 run whose worker dies is continued by another worker from its last completed step. With
---redis-url the queue, leases, run logs and workflow store are on Redis, so several
+--redis-url the queue, leases, run logs and run stores are on Redis, so several
 `mastra serve` processes form one deployment: API-only ones (--no-workers) queue runs,
 workers execute them. With --inngest, `demo-agent` runs as an Inngest function served at
 /api/inngest (configured by the INNGEST_* variables, e.g. INNGEST_DEV=1).
@@ -29,7 +29,8 @@ serve options:
   --demo-tool-delay-ms MS pause of each demo tool call before it answers (default 0)
   --redis-url URL         redis:// or rediss:// URL (default: REDIS_URL if set, else in memory)
   --redis-prefix PREFIX   prefix of every Redis key and channel (default mastra:)
-  --engine local|evented  how runs execute (default local: in the process that starts them)
+  --engine ENGINE         how runs execute: local (default: in the process that starts
+                          them), evented (queued steps) or inngest (same as --inngest)
   --workers N             evented: step workers in this process (default 2)
   --no-workers            evented: API only; runs are queued and executed elsewhere
   --recovery auto|off     evented: at start-up, an instance with workers re-queues the runs

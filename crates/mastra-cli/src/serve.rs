@@ -5,11 +5,11 @@ use crate::args::{Engine, ServeArgs};
 use crate::demo::{demo_agent, AGENT_ID};
 use axum::Router;
 use mastra_cache::ServerCache;
-use mastra_durable::{create_durable_agent, Mastra};
+use mastra_durable::{create_durable_agent, Mastra, RunStore};
 use mastra_inngest::{create_inngest_agent, Inngest, InngestEngine};
 use mastra_pubsub::{EventEmitterPubSub, PubSub};
 use mastra_redis::{
-    RedisConfig, RedisConnection, RedisPubSub, RedisServerCache, RedisWorkflowStore,
+    RedisConfig, RedisConnection, RedisPubSub, RedisRunStore, RedisServerCache, RedisWorkflowStore,
 };
 use mastra_server::{router, termination_signal, ServerConfig};
 use mastra_workflows::{create_evented_agent, EventedEngine, WorkerHandle, WorkflowStore};
@@ -28,6 +28,8 @@ const WORKER_STOP_TIMEOUT: Duration = Duration::from_secs(10);
 struct RedisBackends {
     pubsub: Arc<dyn PubSub>,
     cache: Arc<dyn ServerCache>,
+    /// Paused runs (approvals, resume data), answerable through any instance.
+    runs: Arc<dyn RunStore>,
     store: Option<Arc<dyn WorkflowStore>>,
 }
 
@@ -118,6 +120,7 @@ async fn redis_backends(url: &str, options: &ServeArgs) -> Result<RedisBackends,
     };
     Ok(RedisBackends {
         pubsub: Arc::new(RedisPubSub::new(connection.clone()).await?),
+        runs: Arc::new(RedisRunStore::new(connection.clone())),
         cache: Arc::new(RedisServerCache::new(connection)),
         store,
     })
@@ -134,12 +137,13 @@ async fn deploy(
         Duration::from_millis(options.demo_tool_delay_ms),
     );
     let on_redis = backends.is_some();
-    let (pubsub, cache, store) = match backends {
+    let (pubsub, shared, store) = match backends {
         Some(RedisBackends {
             pubsub,
             cache,
+            runs,
             store,
-        }) => (pubsub, Some(cache), store),
+        }) => (pubsub, Some((cache, runs)), store),
         None => (
             Arc::new(EventEmitterPubSub::new()) as Arc<dyn PubSub>,
             None,
@@ -147,8 +151,8 @@ async fn deploy(
         ),
     };
     let mut builder = Mastra::builder().pubsub(pubsub.clone());
-    if let Some(cache) = cache {
-        builder = builder.cache(cache);
+    if let Some((cache, runs)) = shared {
+        builder = builder.cache(cache).run_store(runs);
     }
     let storage = match on_redis {
         true => "on Redis",
@@ -158,7 +162,7 @@ async fn deploy(
         Engine::Local => {
             let mastra = builder.durable_agent(create_durable_agent(agent)).build()?;
             let description = match on_redis {
-                true => "run logs and live events on Redis; local engine".to_owned(),
+                true => "run logs, live events and paused runs on Redis; local engine".to_owned(),
                 false => "in memory; local engine".to_owned(),
             };
             Ok(Deployment {
