@@ -76,23 +76,20 @@ pub(crate) fn envelope_frames(
     };
     stream::unfold(Some(events), move |state| async move {
         let mut events = state?;
-        loop {
-            match events.next().await {
-                None | Some(Err(DurableError::IdleTimeout { .. })) => return done(),
-                Some(Ok(event)) => match serde_json::to_string(&*event) {
-                    Ok(json) => {
-                        let frame = match (framing, event.index) {
-                            (EnvelopeFraming::WithIds, Some(index)) => id_frame(index, &json),
-                            _ => data_frame(&json),
-                        };
-                        return Some((frame, Some(events)));
-                    }
-                    Err(error) => tracing::warn!(%error, "cannot encode an envelope"),
-                },
-                Some(Err(error)) => {
-                    tracing::warn!(%error, "observing a run failed");
-                    return None;
-                }
+        match events.next().await {
+            None | Some(Err(DurableError::IdleTimeout { .. })) => done(),
+            Some(Ok(event)) => {
+                // The envelope writer of mastra-pubsub: serde_json's bytes, sooner.
+                let json = event.to_json();
+                let frame = match (framing, event.index) {
+                    (EnvelopeFraming::WithIds, Some(index)) => id_frame(index, &json),
+                    _ => data_frame(&json),
+                };
+                Some((frame, Some(events)))
+            }
+            Some(Err(error)) => {
+                tracing::warn!(%error, "observing a run failed");
+                None
             }
         }
     })
