@@ -312,6 +312,8 @@ async fn a_worker_killed_mid_model_stream_leaves_no_duplicate_text() {
     let assembled = tokio::time::timeout(WAIT, streamed).await.unwrap().unwrap();
     let expected = reference_text(prompt).await;
     assert_eq!(assembled.text(), expected);
+    // The producer relayed the claim on `/stream`: the client dropped the void deltas.
+    assert!(assembled.claims() >= 1);
     let log = deployment.log(&run_id).await;
     assert_eq!(voiding_claims(&log), 1, "{:?}", kinds(&log));
     let reference = no_crash_output(&deployment, &producer, prompt).await;
