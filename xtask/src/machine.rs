@@ -128,3 +128,31 @@ pub(crate) fn description() -> String {
     let rustc = first_line("rustc", &["-V"]);
     format!("{cpu}, {cores} cores, {mem_gib} GiB, {os}, {rustc}")
 }
+
+/// The commit measured, and how many source files differed from it (the benchmarks build
+/// the working tree).
+pub(crate) fn source_state() -> String {
+    let root = workspace_root();
+    let head = output("git", &["rev-parse", "--short", "HEAD"], Some(&root))
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_else(|_| "unknown".to_owned());
+    let changed = output(
+        "git",
+        &[
+            "status",
+            "--porcelain",
+            "--",
+            "crates",
+            "examples",
+            "Cargo.toml",
+            "Cargo.lock",
+        ],
+        Some(&root),
+    )
+    .map(|s| s.lines().count())
+    .unwrap_or(0);
+    match changed {
+        0 => format!("commit {head}, clean"),
+        n => format!("commit {head} plus uncommitted changes to {n} source paths (the working tree was built)"),
+    }
+}

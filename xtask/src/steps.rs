@@ -7,7 +7,9 @@
 //! over the samples, each sample being one repeated measurement); the others print their own
 //! tables (they repeat their rounds themselves), which the report keeps as printed.
 
-use crate::machine::{cargo, description, now, output, shown, target_dir, uptime, workspace_root};
+use crate::machine::{
+    cargo, description, now, output, shown, source_state, target_dir, uptime, workspace_root,
+};
 use crate::stats::{duration_ns, number, Spread};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Write};
@@ -185,11 +187,12 @@ fn run_one(bench: &Bench, quick: bool, criterion_dir: &Path) -> Outcome {
     }
 }
 
+/// `load`: `uptime` before and after, then what was built ([`source_state`]).
 fn report(
     options: &Options,
     runs: &[(Bench, Outcome)],
     started: &str,
-    load: [String; 2],
+    load: [String; 3],
 ) -> String {
     let mut md = String::new();
     md.push_str("# Benchmark run (`cargo xtask bench`)\n\n");
@@ -206,6 +209,7 @@ fn report(
         );
     }
     md.push_str(&format!("- Machine: {}\n", description()));
+    md.push_str(&format!("- Source: {}\n", load[2]));
     md.push_str(&format!("- Started: {started}; finished: {}\n", now()));
     md.push_str(&format!("- `uptime` before: `{}`\n", load[0]));
     md.push_str(&format!("- `uptime` after: `{}`\n", load[1]));
@@ -312,13 +316,14 @@ pub(crate) fn bench(options: &Options) -> Result<(), String> {
     let criterion_dir = target_dir()?.join("criterion");
     let started = now();
     let before = uptime();
+    let source = source_state();
     let mut runs = Vec::new();
     for bench in selected {
         let outcome = run_one(&bench, options.quick, &criterion_dir);
         runs.push((bench, outcome));
     }
     let after = uptime();
-    let md = report(options, &runs, &started, [before, after]);
+    let md = report(options, &runs, &started, [before, after, source]);
     if let Some(parent) = options.out.parent() {
         std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
     }

@@ -8,7 +8,7 @@
 mod ceiling;
 mod report;
 
-use crate::machine::{cargo, now, output, run, target_dir, uptime, workspace_root};
+use crate::machine::{cargo, now, output, run, source_state, target_dir, uptime, workspace_root};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -37,6 +37,8 @@ pub(crate) struct Figures {
 #[derive(Debug)]
 pub(crate) struct Context {
     pub(crate) started: String,
+    /// What was built: the commit, and whether the tree differed from it.
+    pub(crate) source: String,
     pub(crate) uptime_before: String,
     pub(crate) uptime_after: String,
     pub(crate) minutes: f64,
@@ -91,6 +93,7 @@ pub(crate) fn bench(options: &Options) -> Result<(), String> {
     let clock = Instant::now();
     let started = now();
     let uptime_before = uptime();
+    let source = source_state();
     let redis_version = output(
         "redis-cli",
         &["-u", &options.redis_url, "INFO", "server"],
@@ -181,6 +184,7 @@ pub(crate) fn bench(options: &Options) -> Result<(), String> {
     let uptime_after = uptime();
     let context = Context {
         started,
+        source,
         uptime_before,
         uptime_after,
         minutes: clock.elapsed().as_secs_f64() / 60.0,

@@ -236,6 +236,7 @@ pub(crate) fn section(figures: &Figures, ceiling: &[CeilingRow], context: &Conte
         number(context.minutes)
     ));
     md.push_str(&format!("- Machine: {}\n", description()));
+    md.push_str(&format!("- Source: {}\n", context.source));
     md.push_str(&format!("- `uptime` before: `{}`\n", context.uptime_before));
     md.push_str(&format!("- `uptime` after: `{}`\n", context.uptime_after));
     let versions: Vec<String> = context
