@@ -6,7 +6,7 @@ use crate::demo::{demo_agent, AGENT_ID};
 use axum::Router;
 use mastra_cache::ServerCache;
 use mastra_durable::{create_durable_agent, Mastra, RunStore};
-use mastra_inngest::{create_inngest_agent, Inngest, InngestEngine};
+use mastra_inngest::{create_inngest_agent, Inngest, InngestEngine, Mode};
 use mastra_pubsub::{EventEmitterPubSub, PubSub};
 use mastra_redis::{
     RedisConfig, RedisConnection, RedisPubSub, RedisRunStore, RedisServerCache, RedisWorkflowStore,
@@ -219,6 +219,12 @@ async fn deploy(
                 engine.register(durable);
             }
             let config = inngest.config();
+            if config.mode == Mode::Cloud && config.signing_key.is_none() {
+                eprintln!(
+                    "mastra: INNGEST_SIGNING_KEY is not set: Inngest Cloud's calls cannot be \
+                     verified; set it, or INNGEST_DEV=1 (or a dev server's URL) for a dev server"
+                );
+            }
             let description = format!(
                 "{storage}; Inngest engine, {} mode, functions at {}",
                 config.mode.as_str(),
