@@ -47,6 +47,8 @@ pub type OtelLayer<S> = OpenTelemetryLayer<S, SdkTracer>;
 
 /// A layer exporting spans to the collector `config` names, and the guard that flushes it.
 /// Also installs the `traceparent` hooks of `mastra_core::agent::trace` (once per process).
+/// It exports every span it sees: give it a filter (`layer.with_filter(LevelFilter::INFO)`,
+/// as [`install`] does) unless every span should go out.
 pub fn layer<S>(config: &OtelConfig) -> Result<(OtelLayer<S>, OtelGuard), OtelError>
 where
     S: Subscriber + for<'span> LookupSpan<'span>,
