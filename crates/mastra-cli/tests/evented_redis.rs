@@ -390,11 +390,17 @@ async fn a_stopped_worker_that_lost_its_lease_writes_nothing_when_it_continues()
     // non-terminal event may follow the claim (docs/crash-recovery.md, known limits;
     // observers drop it by generation). Nothing else does: the continued worker's next
     // check sees its renewal is old, asks Redis, finds the lease lost and stops writing.
+    eprintln!("fencing: {} stale event(s) after the claim", stale.len());
     assert!(stale.len() <= 1, "stale events after the claim: {stale:?}");
     assert!(stale.iter().all(|e| !e.is_terminal()));
     assert_eq!(count(&log, EventType::Finish), 1);
     assert_eq!(log.iter().filter(|e| e.is_terminal()).count(), 1);
     assert!(log.last().unwrap().is_terminal());
+    // The continued worker is alive and serving: it wrote nothing because it was fenced.
+    let agents = reqwest::get(format!("{}/api/agents", stopped.url))
+        .await
+        .unwrap();
+    assert_eq!(agents.status(), 200);
     drop(stopped);
 }
 
