@@ -6,9 +6,10 @@ use super::AppState;
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::request::{AgentRequest, JsonBody};
-use crate::routes::stream::start_durable;
+use crate::routes::stream::{start_durable, with_trace_context};
 use crate::run_stream::{run_chunks, run_output};
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use axum::{Extension, Json};
 use mastra_core::AgentOutput;
 use mastra_durable::RegisteredAgent;
@@ -17,10 +18,11 @@ pub(crate) async fn generate(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
     Path(agent_id): Path<String>,
+    headers: HeaderMap,
     JsonBody(body): JsonBody<AgentRequest>,
 ) -> Result<Json<AgentOutput>, ApiError> {
     let resource = state.resource(&principal, &body.scope)?;
-    let options = body.options(resource)?;
+    let options = with_trace_context(body.options(resource)?, &headers);
     let output = match state.registered(&agent_id)? {
         RegisteredAgent::Plain(agent) => agent.generate(body.messages, options).await?,
         RegisteredAgent::Durable(durable) => {

@@ -13,6 +13,7 @@ use crate::frames::chunk_frames;
 use crate::request::{AgentRequest, JsonBody};
 use crate::run_stream::run_chunks;
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::Extension;
 use futures::StreamExt;
@@ -24,10 +25,11 @@ pub(crate) async fn stream(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
     Path(agent_id): Path<String>,
+    headers: HeaderMap,
     JsonBody(body): JsonBody<AgentRequest>,
 ) -> Result<Response, ApiError> {
     let resource = state.resource(&principal, &body.scope)?;
-    let options = body.options(resource)?;
+    let options = with_trace_context(body.options(resource)?, &headers);
     let frames = match state.registered(&agent_id)? {
         RegisteredAgent::Plain(agent) => {
             let chunks = agent.stream(body.messages, options);
@@ -62,5 +64,17 @@ pub(crate) async fn start_durable(
             state.owners.release(&run_id);
             Err(error.into())
         }
+    }
+}
+
+/// A W3C `traceparent` request header makes the run part of the caller's trace (an invalid
+/// one is ignored by the agent, which then starts a trace of its own).
+pub(crate) fn with_trace_context(options: StreamOptions, headers: &HeaderMap) -> StreamOptions {
+    match headers
+        .get("traceparent")
+        .and_then(|value| value.to_str().ok())
+    {
+        Some(traceparent) if options.traceparent.is_none() => options.traceparent(traceparent),
+        _ => options,
     }
 }
