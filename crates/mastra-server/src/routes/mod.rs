@@ -5,6 +5,7 @@ pub(crate) mod abort;
 pub(crate) mod agents;
 pub(crate) mod approval;
 pub(crate) mod generate;
+pub(crate) mod metrics;
 pub(crate) mod observe;
 pub(crate) mod stream;
 
@@ -134,6 +135,7 @@ pub(crate) fn api_routes(state: AppState) -> Router {
     let agent = "/agents/{agent_id}";
     Router::new()
         .route("/agents", get(agents::list))
+        .route("/metrics", get(metrics::metrics))
         .route(agent, get(agents::details))
         .route(&format!("{agent}/generate"), post(generate::generate))
         .route(&format!("{agent}/stream"), post(stream::stream))
