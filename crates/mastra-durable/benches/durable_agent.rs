@@ -4,13 +4,15 @@
 //!
 //! `cargo bench -p mastra-durable --bench durable_agent`
 
-#![allow(clippy::expect_used)] // a benchmark may stop at a broken setup
+#![allow(clippy::expect_used, clippy::panic)] // a benchmark may stop at a broken setup
 
 mod support;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use mastra_core::StreamOptions;
-use support::agents::{durable_agent, plain_agent, TEXT_DELTAS};
+use mastra_durable::agent::RunChannel;
+use mastra_durable::agent_stream_topic;
+use support::agents::{durable_agent, durable_agent_keeping_logs, plain_agent, TEXT_DELTAS};
 
 fn durable_vs_plain(c: &mut Criterion) {
     // One thread: wall time is CPU time, and the two paths are compared on equal terms.
@@ -47,8 +49,37 @@ fn durable_vs_plain(c: &mut Criterion) {
                 .expect("run")
         })
     });
+    // The floor of any JSON run log: writing the run's envelopes as JSON, nothing else
+    // (the events of one real durable run, serialized with the log's own writer).
+    let events = rt.block_on(async {
+        let keeper = durable_agent_keeping_logs();
+        let out = keeper
+            .generate("go", StreamOptions::new())
+            .await
+            .expect("run");
+        let RunChannel::Logged(caching) = &keeper.context().channel else {
+            panic!("the bench agent logs its runs");
+        };
+        caching
+            .history(&agent_stream_topic(&out.run_id), 0)
+            .await
+            .expect("history")
+    });
+    group.bench_function("envelopes_to_json_only", |b| {
+        let mut out = String::with_capacity(64 * 1024);
+        b.iter(|| {
+            out.clear();
+            for event in &events {
+                event.write_json(&mut out);
+            }
+            out.len()
+        })
+    });
     group.finish();
-    eprintln!("(each run: {chunks} chunks, {TEXT_DELTAS} text deltas, two tool steps)");
+    eprintln!(
+        "(each run: {chunks} chunks, {TEXT_DELTAS} text deltas, two tool steps; {} logged events)",
+        events.len()
+    );
 }
 
 criterion_group!(benches, durable_vs_plain);

@@ -84,3 +84,11 @@ pub(crate) fn durable_agent(max_keys: u64) -> DurableAgent {
         .cleanup_timeout(std::time::Duration::from_millis(1))
         .build()
 }
+
+/// The same durable agent with the default cleanup timeout (its logs outlive the run).
+pub(crate) fn durable_agent_keeping_logs() -> DurableAgent {
+    create_durable_agent(plain_agent())
+        .pubsub(Arc::new(EventEmitterPubSub::new()))
+        .cache(Arc::new(InMemoryServerCache::new()))
+        .build()
+}
