@@ -176,8 +176,16 @@ fn run_one(bench: &Bench, quick: bool, criterion_dir: &Path) -> Outcome {
     let started = SystemTime::now();
     let (ok, stdout) = tee(&cargo(), &args, &workspace_root());
     let mut fresh = Vec::new();
-    fresh_results(criterion_dir, started, &mut fresh);
-    let mut criterion: Vec<_> = fresh.iter().filter_map(|p| criterion_result(p)).collect();
+    if bench.criterion {
+        fresh_results(criterion_dir, started, &mut fresh);
+    }
+    // Only what this benchmark printed: another `cargo bench` running at the same time
+    // writes under the same directory.
+    let mut criterion: Vec<_> = fresh
+        .iter()
+        .filter_map(|p| criterion_result(p))
+        .filter(|r| printed_id(&stdout, &r.id))
+        .collect();
     criterion.sort_by(|a, b| a.id.cmp(&b.id));
     Outcome {
         command,
@@ -260,6 +268,18 @@ fn report(
         }
     }
     md
+}
+
+/// Whether criterion's output names the benchmark `id` (alone on its line, or before its
+/// `time:` figures).
+fn printed_id(stdout: &str, id: &str) -> bool {
+    stdout.lines().any(|line| {
+        let line = line.trim();
+        line == id
+            || line
+                .strip_prefix(id)
+                .is_some_and(|rest| rest.trim_start().starts_with("time:"))
+    })
 }
 
 /// What a criterion benchmark printed besides criterion's own report lines (e.g. the
@@ -357,6 +377,15 @@ mod tests {
             non_criterion_lines(stdout, &["group/long_benchmark_name"]),
             "redis-benchmark -q -t rpush\n  RPUSH: 38000.00 requests per second\n\n(each run: 56 chunks)"
         );
+    }
+
+    #[test]
+    fn results_count_only_when_the_benchmark_printed_their_id() {
+        let stdout = "group/a                 time:   [1.0 ms 1.1 ms 1.2 ms]\ngroup/long_name\n  time: [..]\n";
+        assert!(printed_id(stdout, "group/a"));
+        assert!(printed_id(stdout, "group/long_name"));
+        assert!(!printed_id(stdout, "group/b"));
+        assert!(!printed_id(stdout, "group/lo"));
     }
 
     #[test]
