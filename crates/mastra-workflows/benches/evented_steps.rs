@@ -2,7 +2,9 @@
 //! model steps (each but the last calls a no-op tool) with a no-delay model, in memory.
 //! Prints ms per agent step (a model step plus its tool step: two queue messages on the
 //! evented engine), in memory, then over Redis (127.0.0.1:6379 or `REDIS_URL`) when it
-//! answers. Run with `cargo bench -p mastra-workflows --bench evented_steps`.
+//! answers: first with the workflow store in memory, then with `RedisWorkflowStore` too
+//! (everything the evented engine keeps is in Redis, as in a multi-instance deployment).
+//! Run with `cargo bench -p mastra-workflows --bench evented_steps`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use async_trait::async_trait;
@@ -15,8 +17,10 @@ use mastra_core::{
 };
 use mastra_durable::{create_durable_agent, DurableAgent, LocalEngine};
 use mastra_pubsub::{EventEmitterPubSub, PubSub};
-use mastra_redis::{RedisConfig, RedisConnection, RedisPubSub, RedisServerCache};
-use mastra_workflows::{create_evented_agent, EventedEngine};
+use mastra_redis::{
+    RedisConfig, RedisConnection, RedisPubSub, RedisServerCache, RedisWorkflowStore,
+};
+use mastra_workflows::{create_evented_agent, EventedEngine, WorkflowStore};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Instant;
@@ -102,16 +106,22 @@ async fn run(durable: &DurableAgent, steps: usize) {
     assert_eq!(output.steps.len(), steps);
 }
 
-/// The local and the evented durable agent over one transport and one run-log cache.
+/// The local and the evented durable agent over one transport and one run-log cache; the
+/// evented engine's workflow store is `store`, else in memory.
 async fn agents(
     pubsub: Arc<dyn PubSub>,
     cache: Option<Arc<dyn ServerCache>>,
+    store: Option<Arc<dyn WorkflowStore>>,
 ) -> (DurableAgent, DurableAgent, mastra_workflows::WorkerHandle) {
     let mut local = create_durable_agent(agent())
         .pubsub(pubsub.clone())
         .engine(Arc::new(LocalEngine::new()))
         .unlimited_steps();
-    let engine = EventedEngine::builder(pubsub).build();
+    let mut engine = EventedEngine::builder(pubsub);
+    if let Some(store) = store {
+        engine = engine.store(store);
+    }
+    let engine = engine.build();
     let mut evented = create_evented_agent(agent(), &engine).unlimited_steps();
     if let Some(cache) = cache {
         local = local.cache(cache.clone());
@@ -135,7 +145,13 @@ async fn table(name: &str, local: &DurableAgent, evented: &DurableAgent) {
     }
 }
 
-async fn redis() -> Option<(Arc<dyn PubSub>, Arc<dyn ServerCache>)> {
+struct Redis {
+    pubsub: Arc<dyn PubSub>,
+    cache: Arc<dyn ServerCache>,
+    store: Arc<dyn WorkflowStore>,
+}
+
+async fn redis() -> Option<Redis> {
     let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
     let id = uuid::Uuid::new_v4();
     let config = RedisConfig::new(url)
@@ -144,22 +160,40 @@ async fn redis() -> Option<(Arc<dyn PubSub>, Arc<dyn ServerCache>)> {
         .with_default_ttl(std::time::Duration::from_secs(60));
     let connection = RedisConnection::connect(config).await.ok()?;
     let pubsub = RedisPubSub::new(connection.clone()).await.ok()?;
-    Some((
-        Arc::new(pubsub),
-        Arc::new(RedisServerCache::new(connection)),
-    ))
+    Some(Redis {
+        pubsub: Arc::new(pubsub),
+        store: Arc::new(RedisWorkflowStore::new(connection.clone())),
+        cache: Arc::new(RedisServerCache::new(connection)),
+    })
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let memory: Arc<dyn PubSub> = Arc::new(EventEmitterPubSub::new());
-    let (local, evented, _workers) = agents(memory, None).await;
+    let (local, evented, _workers) = agents(memory, None, None).await;
     table("In memory", &local, &evented).await;
-    match redis().await {
-        Some((pubsub, cache)) => {
-            let (local, evented, _workers) = agents(pubsub, Some(cache)).await;
-            table("Redis (queue, leases and run log)", &local, &evented).await;
-        }
-        None => println!("\nRedis: not reachable, skipped"),
-    }
+    let Some(redis) = redis().await else {
+        println!("\nRedis: not reachable, skipped");
+        return;
+    };
+    let (pubsub, cache) = (redis.pubsub.clone(), Some(redis.cache.clone()));
+    let (local, evented, workers) = agents(pubsub, cache, None).await;
+    table(
+        "Redis (queue, leases and run log; workflow store in memory)",
+        &local,
+        &evented,
+    )
+    .await;
+    workers.stop().await;
+    let (pubsub, cache) = (redis.pubsub.clone(), Some(redis.cache.clone()));
+    let (local, evented, workers) = agents(pubsub, cache, Some(redis.store.clone())).await;
+    table(
+        "Redis (queue, leases, run log and workflow store)",
+        &local,
+        &evented,
+    )
+    .await;
+    workers.stop().await;
+    // The run logs, leases and workflow records live under the bench's own prefix.
+    redis.cache.clear().await.unwrap();
 }

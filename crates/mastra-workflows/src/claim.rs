@@ -23,6 +23,7 @@ pub(crate) struct Claim {
     pub(crate) generation: u64,
     ttl: Duration,
     lost: AtomicBool,
+    released: AtomicBool,
     verified_at: Mutex<Instant>,
 }
 
@@ -46,6 +47,7 @@ impl Claim {
                     generation: lease.generation,
                     ttl,
                     lost: AtomicBool::new(false),
+                    released: AtomicBool::new(false),
                     verified_at: Mutex::new(Instant::now()),
                 }));
             }
@@ -92,8 +94,13 @@ impl Claim {
         }
     }
 
-    /// Gives the lease back (after the step's state is saved).
+    /// Gives the lease back (after the step's state is saved). Only the first call asks
+    /// the provider: a step that released before queueing its successor must not pay a
+    /// second round trip for it (and may not release whatever holds the lease by then).
     pub(crate) async fn release(&self) {
+        if self.released.swap(true, Ordering::SeqCst) {
+            return;
+        }
         if let Err(error) = self.leases.release(&self.key, &self.owner).await {
             tracing::warn!(key = %self.key, %error, "cannot release the run lease");
         }

@@ -32,10 +32,22 @@ impl TaskHandler for EventedEngine {
             .get(&run_id)
             .map(|(_, abort)| abort.clone())
             .unwrap_or_default();
-        // Listen before loading the state, so that no abort request slips in between.
-        let listener = ctx.abort_listener(&run_id, abort.clone()).await?;
+        // Listen before loading the state, so that no abort request slips in between. The
+        // subscription and the claim are independent: both are asked for at once (one
+        // round trip instead of two before the state is loaded).
         let leases = self.inner.leases.clone();
-        let claim = Claim::acquire(leases, &run_id, owner, self.inner.lease_ttl).await?;
+        let (listener, claim) = tokio::join!(
+            ctx.abort_listener(&run_id, abort.clone()),
+            Claim::acquire(leases, &run_id, owner, self.inner.lease_ttl),
+        );
+        let claim = claim?;
+        let listener = match listener {
+            Ok(listener) => listener,
+            Err(error) => {
+                claim.release().await;
+                return Err(error.into());
+            }
+        };
         let result = tokio::select! {
             result = self.step_claimed(&ctx, &task, attempt, &claim, abort) => result,
             () = listener => Ok(()),
