@@ -1,6 +1,7 @@
 //! Events per second through `CachingPubSub` over `RedisServerCache` + `RedisPubSub` to
 //! one observer (100-byte and 1 KB payloads), the producer alone, replay of 10,000 events from Redis, and, as
-//! the ceiling, `redis-benchmark` on the same server (one connection, then 50).
+//! the ceiling, `redis-benchmark` on the same server (one connection, then 50) and the
+//! same script awaited one at a time through fred (the client's own ceiling).
 //!
 //! Needs the Redis at `REDIS_URL` (default 127.0.0.1:6379) and `redis-benchmark` on the
 //! `PATH`. Run with `cargo bench -p mastra-redis --bench redis_pipeline`.
@@ -195,6 +196,54 @@ fn replay(c: &mut Criterion) {
     runtime.block_on(caching.clear_topic(&topic)).unwrap();
 }
 
+/// The client's own ceiling: the `redis-benchmark` EVAL script (LLEN + RPUSH), awaited
+/// one at a time through one fred client on this runtime, as the producer awaits its
+/// appends. The gap between this and `redis-benchmark` is the client and runtime; the gap
+/// between this and `producer_only` is ours.
+fn fred_ceiling(c: &mut Criterion) {
+    use fred::interfaces::{ClientLike, KeysInterface};
+    use fred::types::scripts::Script;
+
+    let runtime = runtime();
+    let key = format!("mastra-bench:{}:fred-eval", uuid::Uuid::new_v4().simple());
+    let client = runtime.block_on(async {
+        let config = fred::types::config::Config::from_url(&redis_url()).unwrap();
+        let client = fred::types::Builder::from_config(config).build().unwrap();
+        client.init().await.unwrap();
+        client
+    });
+    let script = Script::from_lua(
+        "local n = redis.call('LLEN', KEYS[1]) redis.call('RPUSH', KEYS[1], ARGV[1]) return n",
+    );
+    runtime.block_on(script.load(&client)).unwrap();
+    let mut group = c.benchmark_group("redis_pipeline/fred_eval_ceiling");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(EVENTS));
+    group.bench_function("1_connection", |b| {
+        b.to_async(&runtime).iter_custom(|iterations| {
+            let (client, script, key) = (client.clone(), script.clone(), key.clone());
+            async move {
+                let started = Instant::now();
+                for _ in 0..iterations * EVENTS {
+                    let _: u64 = script
+                        .evalsha_with_reload(
+                            &client,
+                            key.as_str(),
+                            "0123456789012345678901234567890123456789",
+                        )
+                        .await
+                        .unwrap();
+                }
+                let elapsed = started.elapsed();
+                let _: () = client.del(key.as_str()).await.unwrap();
+                elapsed
+            }
+        });
+    });
+    group.finish();
+    runtime.block_on(client.quit()).unwrap();
+}
+
 /// The raw ceiling: `redis-benchmark` against the same server, printed with its command.
 fn ceiling(_: &mut Criterion) {
     let url = redis_url();
@@ -254,5 +303,5 @@ fn ceiling(_: &mut Criterion) {
         .output();
 }
 
-criterion_group!(benches, ceiling, producer, pipeline, replay);
+criterion_group!(benches, ceiling, fred_ceiling, producer, pipeline, replay);
 criterion_main!(benches);
