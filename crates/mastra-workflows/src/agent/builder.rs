@@ -96,6 +96,7 @@ impl EventedEngineBuilder {
                 agents: Default::default(),
                 local: Default::default(),
                 executing: Default::default(),
+                listeners: Default::default(),
             }),
         }
     }

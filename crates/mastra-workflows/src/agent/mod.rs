@@ -5,6 +5,7 @@
 
 mod builder;
 mod callbacks;
+mod control;
 mod recovery;
 mod step;
 
@@ -57,6 +58,8 @@ struct Inner {
     local: Mutex<HashMap<String, (Callbacks, AbortSignal)>>,
     /// Runs with a step executing here right now.
     executing: Mutex<HashMap<String, AbortSignal>>,
+    /// Control-topic listeners kept for the next step of their run.
+    listeners: control::KeptListeners,
 }
 
 impl fmt::Debug for EventedEngine {

@@ -1,6 +1,7 @@
 //! One agent step taken by a worker: claim the run, load its last checkpoint, take the
 //! step with a fenced executor, store the next checkpoint, queue the next step.
 
+use super::control::Listener;
 use super::{lock, Checkpoint, EventedEngine};
 use crate::claim::Claim;
 use crate::store::{RunPhase, StoredRun};
@@ -40,9 +41,11 @@ impl TaskHandler for EventedEngine {
             ctx.abort_listener(&run_id, abort.clone()),
             Claim::acquire(leases, &run_id, owner, self.inner.lease_ttl),
         );
+        // The previous step's listener, if kept, is not needed any more.
+        self.drop_kept_listener(&run_id);
         let claim = claim?;
-        let listener = match listener {
-            Ok(listener) => listener,
+        let mut listener: Listener = match listener {
+            Ok(listener) => Box::pin(listener),
             Err(error) => {
                 claim.release().await;
                 return Err(error.into());
@@ -50,13 +53,16 @@ impl TaskHandler for EventedEngine {
         };
         let result = tokio::select! {
             result = self.step_claimed(&ctx, &task, attempt, &claim, abort) => result,
-            () = listener => Ok(()),
+            () = &mut listener => Ok(Taken::Ended),
         };
         lock(&self.inner.executing).remove(&run_id);
         if !claim.is_lost() {
             claim.release().await;
         }
-        result
+        if let Ok(Taken::Queued) = result {
+            self.keep_listener(&run_id, listener);
+        }
+        result.map(drop)
     }
 }
 
@@ -68,18 +74,18 @@ impl EventedEngine {
         attempt: u32,
         claim: &Arc<Claim>,
         abort: AbortSignal,
-    ) -> Result<(), WorkflowError> {
+    ) -> Result<Taken, WorkflowError> {
         let store = &self.inner.store;
         let run_id = &task.run_id;
         let Some(record) = store.load(run_id).await? else {
-            return Ok(()); // finished meanwhile: a duplicate message
+            return Ok(Taken::Ended); // finished meanwhile: a duplicate message
         };
         // A message whose step is done is a duplicate, unless it was redelivered: then its
         // owner may have died between storing the step and queueing the next one, so the
         // next one is taken here (under the lease; its own message, if any, is dropped).
         let redelivered = attempt > 1 && record.step > task.step;
         if record.phase != RunPhase::Active || (record.step != task.step && !redelivered) {
-            return Ok(());
+            return Ok(Taken::Ended);
         }
         let step = record.step;
         let mut record = record;
@@ -144,6 +150,7 @@ impl EventedEngine {
                 claim.release().await;
                 self.enqueue(&Task::new(next.workflow_id, run_id.clone(), next.step))
                     .await?;
+                return Ok(Taken::Queued);
             }
             StepProgress::Suspended(suspensions) => {
                 if !claim.verify().await {
@@ -170,7 +177,7 @@ impl EventedEngine {
                 self.forget(run_id, claim.generation).await?;
             }
         }
-        Ok(())
+        Ok(Taken::Ended)
     }
 
     async fn forget(&self, run_id: &str, generation: u64) -> Result<(), WorkflowError> {
@@ -178,6 +185,15 @@ impl EventedEngine {
         self.inner.store.remove(run_id, generation).await?;
         Ok(())
     }
+}
+
+/// What a worker's step left behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Taken {
+    /// The run's next step is queued.
+    Queued,
+    /// Nothing more to take for now (the run paused or ended, or the message was stale).
+    Ended,
 }
 
 fn superseded(run_id: &str) -> WorkflowError {
