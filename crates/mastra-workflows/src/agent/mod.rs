@@ -140,12 +140,15 @@ impl EventedEngine {
     async fn queue_run(&self, ctx: &RunContext, run: EngineRun) -> Result<(), DurableError> {
         self.register_context(ctx);
         let run_id = run.state.run_id.clone();
-        let previous = self.inner.store.load(&run_id).await?;
-        let (step, generation) = previous.map_or((0, 0), |r| (r.step, r.generation));
-        let log_len = match ctx.channel.is_resumable() {
-            true => Some(ctx.channel.log_len(&run_id).await?),
-            false => None,
-        };
+        // Two independent reads: asked for at once.
+        let (previous, log_len) = tokio::join!(self.inner.store.load(&run_id), async {
+            match ctx.channel.is_resumable() {
+                true => ctx.channel.log_len(&run_id).await.map(Some),
+                false => Ok(None),
+            }
+        });
+        let (step, generation) = previous?.map_or((0, 0), |r| (r.step, r.generation));
+        let log_len = log_len?;
         let workflow_id = format!("{AGENT_WORKFLOW_PREFIX}{}", ctx.agent.id());
         let checkpoint = Checkpoint {
             state: run.state,
