@@ -160,10 +160,9 @@ impl ServerCache for RedisServerCache {
         let counter = format!("{full}:counter");
         let ttl = self.ttl_millis(Ttl::Default).to_string();
         let script = &self.connection.scripts().append;
-        // In the lane of the log's topic, right behind that topic's last publish.
         let index: RedisValue = self
             .connection
-            .with_retry_in_lane(key, |client, attempt| {
+            .with_retry(|client, attempt| {
                 let retry = if attempt > 0 { "1" } else { "0" };
                 let keys = vec![full.clone(), counter.clone()];
                 let args = vec![body, ttl.as_str(), retry];

@@ -8,9 +8,7 @@ use std::sync::Arc;
 use fred::clients::{Client, Pool, SubscriberClient};
 use fred::error::Error as FredError;
 use fred::interfaces::ClientLike;
-use fred::types::config::{
-    Config, ConnectionConfig, PerformanceConfig, ReconnectPolicy, TcpConfig,
-};
+use fred::types::config::{Config, ConnectionConfig, PerformanceConfig, ReconnectPolicy};
 use fred::types::Builder;
 
 use crate::error::{classify, connect_error, Failure};
@@ -97,21 +95,6 @@ impl RedisConnection {
         self.inner.pool.next()
     }
 
-    /// The pooled client that carries everything of one run: `key` is a topic or a log
-    /// key, and its lane is the part after its last `:` (`agent.stream.<runId>` for both
-    /// the topic and its log `pubsub:agent.stream.<runId>`). fred writes one connection's
-    /// commands in order, so a run's publish and its next log append, queued one after
-    /// the other, go out in one write. Only a performance choice: any client is correct.
-    pub(crate) fn lane(&self, key: &str) -> &Client {
-        use std::hash::{Hash, Hasher};
-        let lane = key.rsplit(':').next().unwrap_or(key);
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        lane.hash(&mut hasher);
-        let clients = self.inner.pool.clients();
-        let slot = usize::try_from(hasher.finish() % clients.len().max(1) as u64).unwrap_or(0);
-        clients.get(slot).unwrap_or_else(|| self.inner.pool.next())
-    }
-
     pub(crate) fn scripts(&self) -> &Scripts {
         &self.inner.scripts
     }
@@ -139,32 +122,7 @@ impl RedisConnection {
     /// Runs `command` (given the 0-based attempt number), retrying transient failures
     /// with the configured backoff. Commands that are not idempotent must make a retry
     /// safe themselves (the append script is told it is retrying).
-    pub(crate) async fn with_retry<'a, T, F, Fut>(&'a self, command: F) -> Result<T, FredError>
-    where
-        F: FnMut(&'a Client, u32) -> Fut,
-        Fut: Future<Output = Result<T, FredError>>,
-    {
-        self.retry_on(None, command).await
-    }
-
-    /// [`with_retry`](Self::with_retry) on the [`lane`](Self::lane) of `key`.
-    pub(crate) async fn with_retry_in_lane<'a, T, F, Fut>(
-        &'a self,
-        key: &str,
-        command: F,
-    ) -> Result<T, FredError>
-    where
-        F: FnMut(&'a Client, u32) -> Fut,
-        Fut: Future<Output = Result<T, FredError>>,
-    {
-        self.retry_on(Some(self.lane(key)), command).await
-    }
-
-    async fn retry_on<'a, T, F, Fut>(
-        &'a self,
-        lane: Option<&'a Client>,
-        mut command: F,
-    ) -> Result<T, FredError>
+    pub(crate) async fn with_retry<'a, T, F, Fut>(&'a self, mut command: F) -> Result<T, FredError>
     where
         F: FnMut(&'a Client, u32) -> Fut,
         Fut: Future<Output = Result<T, FredError>>,
@@ -172,8 +130,7 @@ impl RedisConnection {
         let policy = self.inner.config.retry;
         let mut attempt = 0;
         loop {
-            let client = lane.unwrap_or_else(|| self.client());
-            match command(client, attempt).await {
+            match command(self.client(), attempt).await {
                 Err(error)
                     if classify(&error) == Failure::Transient && attempt + 1 < policy.attempts =>
                 {
@@ -203,12 +160,6 @@ fn builder(config: &RedisConfig) -> Result<Builder, RedisError> {
             internal_command_timeout: config.command_timeout,
             max_command_attempts: 1,
             auto_client_setname: true,
-            // Requests are small and latency-bound: send each at once (as hiredis does)
-            // rather than letting Nagle's algorithm hold it back behind an unacked one.
-            tcp: TcpConfig {
-                nodelay: Some(true),
-                ..TcpConfig::default()
-            },
             ..ConnectionConfig::default()
         })
         .set_performance_config(PerformanceConfig {

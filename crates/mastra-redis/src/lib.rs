@@ -36,7 +36,7 @@
 //! | piece | Redis |
 //! |---|---|
 //! | [`RedisServerCache`] | values: JSON strings (`SET PX`); logs: lists, appended by one Lua script (index = `LLEN`, `RPUSH` with `"index"` first, `:counter` kept in step, `PEXPIRE` of both) |
-//! | [`RedisPubSub`] fan-out | `PUBLISH`/`SUBSCRIBE`, one channel per topic, resubscribed after a reconnect, then `Delivery::Reconnected`; publishes are handed to the topic's connection at once, in order, with their replies awaited by a task (`flush` waits for them) |
+//! | [`RedisPubSub`] fan-out | `PUBLISH`/`SUBSCRIBE`, one channel per topic, resubscribed after a reconnect, then `Delivery::Reconnected`; publishes are queued and sent in order as pipelines (`flush` waits for them) |
 //! | [`RedisPubSub`] groups | Streams: `XADD MAXLEN ~`, `XREADGROUP`, `XACK`, nack and dead consumers via `XAUTOCLAIM` |
 //! | [`RedisLeases`] | `SET NX PX` plus a generation `INCR` in one script; renew/release compare-and-set |
 //! | [`RedisWorkflowStore`] | a hash per run (`record` JSON, `generation`, `cancel`) plus a set of run ids; every fenced write is one compare-and-set script on the generation |
@@ -53,11 +53,6 @@
 //! touches both) would be refused with `CROSSSLOT`. We keep upstream's names for
 //! interoperability and support standalone Redis (and Sentinel) only; see
 //! `docs/architecture.md`, "Redis backends".
-//!
-//! **Lanes.** Everything of one run (its log appends and its publishes) goes over one
-//! pooled connection, picked by the run's topic. A publish does not wait for its reply, so
-//! it and the run's next append usually reach Redis in one write: one round trip per
-//! event. Connections use `TCP_NODELAY`, as hiredis does.
 //!
 //! This crate has no feature flags; TLS (`rediss://`) uses rustls with the system's roots.
 

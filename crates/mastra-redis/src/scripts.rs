@@ -236,9 +236,14 @@ impl LuaScript {
         }
     }
 
-    /// The script's SHA-1, for `EVALSHA` sent without awaiting its reply.
+    /// The script's SHA-1, for pipelined `EVALSHA`.
     pub(crate) fn sha1(&self) -> &str {
         self.script.sha1()
+    }
+
+    /// Loads the script into Redis (`SCRIPT LOAD`).
+    pub(crate) async fn load(&self, client: &Client) -> Result<(), FredError> {
+        self.script.load(client).await
     }
 }
 

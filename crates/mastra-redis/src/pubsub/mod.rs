@@ -105,7 +105,6 @@ impl PubSub for RedisPubSub {
             args,
             channel: channel.clone(),
             id: event.id.clone(),
-            lane: topic.to_owned(),
         });
         if queued.is_err() {
             self.fanout.failed(&channel, &event.id);

@@ -1,22 +1,15 @@
-//! Ordered publishing without a round trip of its own. `publish` hands the publish script
-//! to the topic's connection at once (fred writes a connection's commands in the order
-//! they are queued) and returns; one task awaits the replies in order. So events reach
-//! Redis in publish order, and a producer's publish and its next log append, queued on the
-//! same connection (see [`RedisConnection::lane`]), usually travel in one write and are
-//! answered in one read: one round trip per event, where the append must be awaited
-//! since it allocates the index.
+//! Ordered, pipelined publishing. `publish` queues the event and returns; one task sends
+//! whatever is queued as one pipeline (one round trip), waits for the replies, and
+//! repeats. Events therefore reach Redis in publish order, and a producer's next log
+//! append overlaps with the previous event's publish: that halves the round trips per
+//! event (the append must still be awaited, since it allocates the index).
 //!
 //! The log is written before the publish is queued, so a publish that fails loses
 //! nothing: observers catch up from the log. Failures are logged, reported by the next
 //! `flush`, and release any `local_only` event waiting behind them.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
-use fred::clients::Client;
-use fred::error::Error as FredError;
 use fred::interfaces::ClientLike;
 use fred::types::{CustomCommand, Value};
 use mastra_pubsub::PubSubError;
@@ -25,64 +18,45 @@ use tokio::sync::{mpsc, oneshot};
 use super::fanout::Fanout;
 use crate::RedisConnection;
 
-/// One publish: the script's key and arguments, the connection lane, and what local
-/// ordering needs.
+/// Publishes sent per pipeline at most.
+const BATCH: usize = 512;
+
+/// One queued publish: the script's key and arguments, and what local ordering needs.
 #[derive(Debug)]
 pub(crate) struct Publish {
     pub(crate) stream: String,
     pub(crate) args: Vec<Value>,
     pub(crate) channel: String,
     pub(crate) id: String,
-    /// The lane of the topic ([`RedisConnection::lane`]).
-    pub(crate) lane: String,
 }
 
-type Reply = Pin<Box<dyn Future<Output = Result<Value, FredError>> + Send>>;
-
+#[derive(Debug)]
 enum Job {
-    /// A publish handed to its connection, with its pending reply.
-    Sent(Publish, Reply),
+    Publish(Publish),
     Flush(oneshot::Sender<Option<String>>),
 }
 
-/// The publishes of one `RedisPubSub`; its task ends once the queue is dropped and drained.
+/// The queue of one `RedisPubSub`; its task ends once the queue is dropped and drained.
 #[derive(Debug)]
 pub(crate) struct Publisher {
-    connection: RedisConnection,
     queue: mpsc::UnboundedSender<Job>,
 }
 
 impl Publisher {
     pub(crate) fn new(connection: RedisConnection, fanout: Arc<Fanout>) -> Self {
         let (queue, jobs) = mpsc::unbounded_channel();
-        tokio::spawn(run(connection.clone(), fanout, jobs));
-        Self { connection, queue }
+        tokio::spawn(run(connection, fanout, jobs));
+        Self { queue }
     }
 
-    /// Sends a publish; it reaches Redis after every publish sent before it on the topic.
+    /// Queues a publish; it reaches Redis after every publish queued before it.
     pub(crate) fn publish(&self, publish: Publish) -> Result<(), PubSubError> {
-        let client = self.connection.lane(&publish.lane).clone();
-        let script = self.connection.scripts().publish.sha1().to_owned();
-        let mut args: Vec<Value> = Vec::with_capacity(publish.args.len() + 3);
-        args.push(script.into());
-        args.push(1.into());
-        args.push(publish.stream.as_str().into());
-        args.extend(publish.args.iter().cloned());
-        let mut reply: Reply = Box::pin(evalsha(client, args));
-        // The first poll queues the command on the connection (nothing in fred's path
-        // waits before that), which fixes its order; the task awaits the reply. Were a
-        // first poll ever to queue nothing, the task's in-order awaiting would still send
-        // the publishes in order.
-        let mut context = Context::from_waker(futures::task::noop_waker_ref());
-        if let Poll::Ready(outcome) = reply.as_mut().poll(&mut context) {
-            reply = Box::pin(std::future::ready(outcome));
-        }
         self.queue
-            .send(Job::Sent(publish, reply))
+            .send(Job::Publish(publish))
             .map_err(|_| PubSubError::Closed)
     }
 
-    /// Waits until every publish sent so far got Redis's reply; fails when one of the
+    /// Waits until every publish queued so far got Redis's reply; fails when one of the
     /// publishes since the last flush failed.
     pub(crate) async fn flush(&self) -> Result<(), PubSubError> {
         let (done, outcome) = oneshot::channel();
@@ -97,53 +71,80 @@ impl Publisher {
     }
 }
 
-async fn evalsha(client: Client, args: Vec<Value>) -> Result<Value, FredError> {
-    client
-        .custom::<Value, _>(CustomCommand::new_static("EVALSHA", None, false), args)
-        .await
-}
-
 async fn run(
     connection: RedisConnection,
     fanout: Arc<Fanout>,
     mut jobs: mpsc::UnboundedReceiver<Job>,
 ) {
     let mut failure: Option<String> = None;
-    while let Some(job) = jobs.recv().await {
-        match job {
-            Job::Sent(publish, reply) => {
-                if let Err(error) = confirm(&connection, &publish, reply).await {
-                    tracing::warn!(channel = %publish.channel, %error, "publish failed");
-                    fanout.failed(&publish.channel, &publish.id);
-                    failure.get_or_insert(error);
-                }
+    while let Some(first) = jobs.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
             }
-            Job::Flush(done) => {
+        }
+        let publishes: Vec<&Publish> = batch
+            .iter()
+            .filter_map(|job| match job {
+                Job::Publish(publish) => Some(publish),
+                Job::Flush(_) => None,
+            })
+            .collect();
+        if !publishes.is_empty() {
+            for (publish, error) in send(&connection, &publishes).await {
+                tracing::warn!(channel = %publish.channel, %error, "publish failed");
+                fanout.failed(&publish.channel, &publish.id);
+                failure.get_or_insert(error);
+            }
+        }
+        for job in batch {
+            if let Job::Flush(done) = job {
                 let _ = done.send(failure.take());
             }
         }
     }
 }
 
-/// Awaits a publish's reply. When Redis lost the script (`SCRIPT FLUSH`, a failover), it
-/// is loaded and the publish sent again (after publishes already in flight: order is
-/// kept only as far as Redis kept the script).
-async fn confirm(
+/// Sends `publishes` as one pipeline; returns the ones that failed, with why.
+async fn send<'a>(
     connection: &RedisConnection,
-    publish: &Publish,
-    reply: Reply,
-) -> Result<(), String> {
-    match reply.await {
-        Ok(_) => Ok(()),
-        Err(error) if error.details().starts_with("NOSCRIPT") => {
-            let script = &connection.scripts().publish;
-            let client = connection.lane(&publish.lane);
-            script
+    publishes: &[&'a Publish],
+) -> Vec<(&'a Publish, String)> {
+    let script = &connection.scripts().publish;
+    let client = connection.client();
+    let pipeline = client.pipeline();
+    for publish in publishes {
+        let mut args: Vec<Value> = Vec::with_capacity(publish.args.len() + 3);
+        args.push(script.sha1().into());
+        args.push(1.into());
+        args.push(publish.stream.as_str().into());
+        args.extend(publish.args.iter().cloned());
+        // Queuing into a pipeline only fails for arguments that cannot be encoded.
+        let _ = pipeline
+            .custom::<Value, _>(CustomCommand::new_static("EVALSHA", None, false), args)
+            .await;
+    }
+    let replies = pipeline.try_all::<Value>().await;
+    let mut failed = Vec::new();
+    let mut reloaded = false;
+    for (publish, reply) in publishes.iter().zip(replies) {
+        let Err(error) = reply else { continue };
+        if error.details().starts_with("NOSCRIPT") {
+            // The script was flushed from Redis: load it and send this one again.
+            if !reloaded {
+                reloaded = script.load(client).await.is_ok();
+            }
+            if let Err(error) = script
                 .run(client, publish.stream.as_str(), publish.args.clone())
                 .await
-                .map(drop)
-                .map_err(|error| error.to_string())
+            {
+                failed.push((*publish, error.to_string()));
+            }
+        } else {
+            failed.push((*publish, error.to_string()));
         }
-        Err(error) => Err(error.to_string()),
     }
+    failed
 }
