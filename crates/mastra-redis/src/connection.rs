@@ -55,7 +55,7 @@ impl RedisConnection {
     /// be reached; later outages are ridden out by reconnecting (see [`RetryPolicy`](crate::RetryPolicy)).
     pub async fn connect(config: RedisConfig) -> Result<Self, RedisError> {
         config.validate()?;
-        let pool = builder(&config)?
+        let pool = builder(&config, POOL_BROADCAST_CAPACITY)?
             .build_pool(config.pool_size)
             .map_err(|error| connect_error(&config.url, error))?;
         let connecting = pool.init();
@@ -102,7 +102,7 @@ impl RedisConnection {
     /// A new, connected subscriber client (one dedicated connection) for fan-out.
     pub(crate) async fn subscriber(&self) -> Result<SubscriberClient, RedisError> {
         let config = &self.inner.config;
-        let subscriber = builder(config)?
+        let subscriber = builder(config, SUBSCRIBER_BROADCAST_CAPACITY)?
             .build_subscriber_client()
             .map_err(|error| connect_error(&config.url, error))?;
         match tokio::time::timeout(config.connect_timeout, subscriber.init()).await {
@@ -144,10 +144,19 @@ impl RedisConnection {
     }
 }
 
+/// Slots of each of fred's per-client broadcast channels (messages, errors, reconnects, ...)
+/// for the pooled command clients, which receive no pub/sub messages: fred's default.
+const POOL_BROADCAST_CAPACITY: usize = 32;
+/// The same for the subscriber client, whose message channel buffers live events until our
+/// dispatch task routes them. tokio allocates every slot up front, for each of the client's
+/// channels: 65,536 cost about 47 MB per client. An overflow is reported (`Lagged`) and
+/// observers catch up from the run log, so this only needs to absorb ordinary bursts.
+const SUBSCRIBER_BROADCAST_CAPACITY: usize = 1 << 12;
+
 /// The fred builder for `config`: reconnect forever with exponential backoff (a lost
 /// connection is never fatal), one attempt per command (our retry layer decides what is
 /// safe to repeat), and a command timeout so that nothing waits forever.
-fn builder(config: &RedisConfig) -> Result<Builder, RedisError> {
+fn builder(config: &RedisConfig, broadcast_capacity: usize) -> Result<Builder, RedisError> {
     let mut fred_config = Config::from_url(&config.url).map_err(|error| {
         RedisError::Config(format!("{}: {error}", crate::config::redact(&config.url)))
     })?;
@@ -164,7 +173,7 @@ fn builder(config: &RedisConfig) -> Result<Builder, RedisError> {
         })
         .set_performance_config(PerformanceConfig {
             default_command_timeout: config.command_timeout,
-            broadcast_channel_capacity: 1 << 16,
+            broadcast_channel_capacity: broadcast_capacity,
             ..PerformanceConfig::default()
         });
     Ok(builder)
