@@ -11,7 +11,8 @@ use std::process::{Command, ExitCode};
 
 const USAGE: &str = "usage: cargo xtask <ci|bench> [options]
   ci                 fmt --check, clippy -D warnings, every test (unit, integration, doc)
-  bench              run every benchmark of the workspace; report in bench/results.md
+  bench              run every benchmark of the workspace; report in bench/results.md and
+                     in the generated `xtask:steps` section of docs/benchmarks.md
     --quick          criterion's quick mode (short, indicative figures)
     --only TEXT      only benchmarks whose `package/name` contains TEXT (repeatable)
     --out FILE       write the report there instead
@@ -146,6 +147,7 @@ fn bench(args: &[String]) -> Result<(), String> {
         quick: args.quick,
         out: args.out.unwrap_or_else(|| root.join("bench/results.md")),
         only: args.only,
+        docs: args.docs.then(|| root.join("docs/benchmarks.md")),
     })
 }
 

@@ -48,6 +48,23 @@ pub(crate) struct Options {
     pub(crate) out: PathBuf,
     /// Only benchmarks whose `package/name` contains one of these.
     pub(crate) only: Vec<String>,
+    /// The benchmarks document whose `xtask:steps` section gets the report too.
+    pub(crate) docs: Option<PathBuf>,
+}
+
+const DOCS_BEGIN: &str = "<!-- BEGIN xtask:steps -->";
+const DOCS_END: &str = "<!-- END xtask:steps -->";
+
+/// The report as a section of the benchmarks document: every heading one level down.
+fn docs_section(report: &str) -> String {
+    report
+        .lines()
+        .map(|line| match line.starts_with('#') {
+            true => format!("#{line}"),
+            false => line.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn benches() -> Result<Vec<Bench>, String> {
@@ -347,8 +364,15 @@ pub(crate) fn bench(options: &Options) -> Result<(), String> {
     if let Some(parent) = options.out.parent() {
         std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
     }
-    std::fs::write(&options.out, md).map_err(|e| format!("{}: {e}", options.out.display()))?;
+    std::fs::write(&options.out, &md).map_err(|e| format!("{}: {e}", options.out.display()))?;
     eprintln!("xtask: report written to {}", options.out.display());
+    if let Some(docs) = &options.docs {
+        let text = std::fs::read_to_string(docs).unwrap_or_default();
+        let updated =
+            crate::peers::report::replace_between(&text, DOCS_BEGIN, DOCS_END, &docs_section(&md));
+        std::fs::write(docs, updated).map_err(|e| format!("{}: {e}", docs.display()))?;
+        eprintln!("xtask: section written to {}", docs.display());
+    }
     let failed: Vec<_> = runs
         .iter()
         .filter(|(_, o)| !o.ok)
@@ -363,6 +387,18 @@ pub(crate) fn bench(options: &Options) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_report_nests_one_level_down_in_the_docs() {
+        let section = docs_section("# Run\n\ntext # not a heading\n## a / b\n");
+        assert_eq!(section, "## Run\n\ntext # not a heading\n### a / b");
+        let doc =
+            crate::peers::report::replace_between("# Benchmarks\n", DOCS_BEGIN, DOCS_END, &section);
+        assert!(doc.starts_with("# Benchmarks\n\n<!-- BEGIN xtask:steps -->\n## Run"));
+        let again = crate::peers::report::replace_between(&doc, DOCS_BEGIN, DOCS_END, "## Other");
+        assert_eq!(again.matches(DOCS_BEGIN).count(), 1);
+        assert!(again.contains("## Other") && !again.contains("## Run"));
+    }
 
     #[test]
     fn criterion_report_lines_are_dropped_and_others_kept() {

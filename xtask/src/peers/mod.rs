@@ -6,7 +6,7 @@
 //! `docs/benchmarks.md` (between its `xtask:peers` markers) and to standard output.
 
 mod ceiling;
-mod report;
+pub(crate) mod report;
 
 use crate::machine::{cargo, now, output, run, source_state, target_dir, uptime, workspace_root};
 use serde_json::Value;

@@ -310,10 +310,25 @@ pub(crate) fn section(figures: &Figures, ceiling: &[CeilingRow], context: &Conte
 /// `text` with the generated section between the markers replaced by `section`; the
 /// markers and the section are appended when the text has none.
 pub(crate) fn replace_section(text: &str, section: &str) -> String {
-    let block = format!("{BEGIN}\n{}\n{END}", section.trim_end());
-    match (text.find(BEGIN), text.find(END)) {
+    replace_between(text, BEGIN, END, section)
+}
+
+/// `text` with what lies between the `begin` and `end` markers replaced by `section` (the
+/// markers appended at the end when missing).
+pub(crate) fn replace_between(
+    text: &str,
+    begin_marker: &str,
+    end_marker: &str,
+    section: &str,
+) -> String {
+    let block = format!("{begin_marker}\n{}\n{end_marker}", section.trim_end());
+    match (text.find(begin_marker), text.find(end_marker)) {
         (Some(begin), Some(end)) if end > begin => {
-            format!("{}{block}{}", &text[..begin], &text[end + END.len()..])
+            format!(
+                "{}{block}{}",
+                &text[..begin],
+                &text[end + end_marker.len()..]
+            )
         }
         _ => {
             let mut out = text.trim_end().to_owned();
