@@ -96,7 +96,7 @@ impl ServerCache for RedisServerCache {
     }
 
     async fn clear(&self) -> Result<(), CacheError> {
-        let pattern = format!("{}*", glob_escape(&self.prefix));
+        let pattern = format!("{}*", crate::protocol::glob_escape(&self.prefix));
         let mut cursor = String::from("0");
         loop {
             let reply: RedisValue = self
@@ -193,27 +193,4 @@ fn scan_page(reply: RedisValue) -> Option<(String, Vec<String>)> {
         cursor,
         keys.into_iter().filter_map(|key| key.as_string()).collect(),
     ))
-}
-
-/// Escapes the glob characters of `SCAN MATCH` so a prefix matches only itself.
-fn glob_escape(prefix: &str) -> String {
-    let mut escaped = String::with_capacity(prefix.len() + 4);
-    for c in prefix.chars() {
-        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
-            escaped.push('\\');
-        }
-        escaped.push(c);
-    }
-    escaped
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn prefixes_are_matched_literally() {
-        assert_eq!(glob_escape("mastra:cache:"), "mastra:cache:");
-        assert_eq!(glob_escape("a*b?[c]\\"), "a\\*b\\?\\[c\\]\\\\");
-    }
 }

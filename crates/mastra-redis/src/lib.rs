@@ -61,6 +61,7 @@ mod config;
 mod connection;
 mod error;
 mod leases;
+pub mod protocol;
 mod pubsub;
 mod run_store;
 mod scripts;

@@ -10,8 +10,8 @@ use mastra_redis::RetryPolicy;
 use serde_json::Value;
 
 use crate::error::{cache_error, shorten};
-use crate::script::APPEND;
 use crate::{UpstashConfig, UpstashError, UpstashRest};
+use mastra_redis::protocol::{glob_escape, APPEND_SCRIPT as APPEND};
 
 /// Keys asked for per `SCAN` step by [`ServerCache::clear`].
 const CLEAR_BATCH: &str = "500";
@@ -296,28 +296,10 @@ fn scan_page(reply: Value) -> Result<(String, Vec<String>), CacheError> {
     page.ok_or_else(|| unexpected("SCAN", &reply))
 }
 
-/// Escapes the glob characters of `SCAN MATCH` so a prefix matches only itself.
-fn glob_escape(prefix: &str) -> String {
-    let mut escaped = String::with_capacity(prefix.len() + 4);
-    for c in prefix.chars() {
-        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
-            escaped.push('\\');
-        }
-        escaped.push(c);
-    }
-    escaped
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn prefixes_are_matched_literally() {
-        assert_eq!(glob_escape("mastra:cache:"), "mastra:cache:");
-        assert_eq!(glob_escape("a*b?[c]\\"), "a\\*b\\?\\[c\\]\\\\");
-    }
 
     #[test]
     fn scan_pages_are_read_strictly() {

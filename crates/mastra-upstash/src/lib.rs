@@ -90,7 +90,6 @@ mod cache;
 mod config;
 mod error;
 mod rest;
-mod script;
 mod tls;
 
 pub use cache::UpstashServerCache;
