@@ -63,6 +63,12 @@ fn trigger(fake: &FakeInngest, run_id: &str) -> Event {
     event
 }
 
+/// The server-side run of the agent function that `stream()`'s trigger event started
+/// (three attempts per step).
+fn agent_run(fake: &FakeInngest, run_id: &str) -> Run {
+    Run::new("mastra-app-mastra-durable-agent", trigger(fake, run_id), 3)
+}
+
 fn step_outputs(executor: &Executor) -> Vec<Value> {
     executor
         .log
@@ -83,11 +89,7 @@ async fn an_agent_run_with_a_tool_call_runs_as_inngest_steps() {
     } = setup().await;
     let stream = durable.stream(PROMPT, StreamOptions::new()).await.unwrap();
     let run_id = stream.run_id().to_owned();
-    let mut run = Run::new(
-        "mastra-app-mastra-durable-agent",
-        trigger(&fake, &run_id),
-        3,
-    );
+    let mut run = agent_run(&fake, &run_id);
     let end = executor.run_to_end(&mut run).await;
     assert_eq!(
         end,
@@ -134,11 +136,7 @@ async fn tool_approval_suspends_with_wait_for_event() {
     };
     let stream = durable.stream(PROMPT, options).await.unwrap();
     let run_id = stream.run_id().to_owned();
-    let mut run = Run::new(
-        "mastra-app-mastra-durable-agent",
-        trigger(&fake, &run_id),
-        3,
-    );
+    let mut run = agent_run(&fake, &run_id);
     let driver = tokio::spawn(async move {
         let end = executor.run_to_end(&mut run).await;
         (end, executor)
@@ -192,11 +190,7 @@ async fn aborting_a_paused_run_ends_its_wait_with_one_finish() {
     };
     let stream = durable.stream(PROMPT, options).await.unwrap();
     let run_id = stream.run_id().to_owned();
-    let mut run = Run::new(
-        "mastra-app-mastra-durable-agent",
-        trigger(&fake, &run_id),
-        3,
-    );
+    let mut run = agent_run(&fake, &run_id);
     let driver = tokio::spawn(async move { executor.run_to_end(&mut run).await });
     let mut events = durable.observe(&run_id, 0).await.unwrap();
     while let Some(event) = events.next().await {
@@ -239,11 +233,7 @@ async fn aborting_between_steps_ends_the_stream_once() {
     } = setup().await;
     let stream = durable.stream(PROMPT, StreamOptions::new()).await.unwrap();
     let run_id = stream.run_id().to_owned();
-    let mut run = Run::new(
-        "mastra-app-mastra-durable-agent",
-        trigger(&fake, &run_id),
-        3,
-    );
+    let mut run = agent_run(&fake, &run_id);
     // Call until the first step (the model's tool call) is written; then no step executes
     // anywhere: Inngest has not called the next one.
     let history = |durable: &DurableAgent| {
@@ -319,11 +309,7 @@ async fn another_worker_continues_the_run_from_memoized_deltas() {
     let stream = durable.stream(PROMPT, StreamOptions::new()).await.unwrap();
     let run_id = stream.run_id().to_owned();
     let mut executor = Executor::new(first, fake.clone());
-    let mut run = Run::new(
-        "mastra-app-mastra-durable-agent",
-        trigger(&fake, &run_id),
-        3,
-    );
+    let mut run = agent_run(&fake, &run_id);
     // The first worker takes the model step and the tool step, then is gone.
     for _ in 0..2 {
         executor.call(&mut run).await;
@@ -348,11 +334,7 @@ async fn a_retried_step_voids_what_its_lost_attempt_wrote() {
     let stream = durable.stream(PROMPT, StreamOptions::new()).await.unwrap();
     let run_id = stream.run_id().to_owned();
     let mut executor = Executor::new(url, fake.clone());
-    let mut run = Run::new(
-        "mastra-app-mastra-durable-agent",
-        trigger(&fake, &run_id),
-        3,
-    );
+    let mut run = agent_run(&fake, &run_id);
     // The step runs and writes its chunks, but its answer never reaches the server,
     // which calls again with the next attempt.
     let mut lost = run.clone();
@@ -387,11 +369,7 @@ async fn aborting_during_a_step_ends_the_stream_once() {
     let stream = durable.stream(PROMPT, StreamOptions::new()).await.unwrap();
     let run_id = stream.run_id().to_owned();
     let mut executor = Executor::new(url, fake.clone());
-    let mut run = Run::new(
-        "mastra-app-mastra-durable-agent",
-        trigger(&fake, &run_id),
-        3,
-    );
+    let mut run = agent_run(&fake, &run_id);
     let driver = tokio::spawn(async move { executor.run_to_end(&mut run).await });
     // Once the model step has written past `start`, it is executing (in this process,
     // slowed by the model's delay): the abort reaches it directly.
