@@ -86,6 +86,41 @@ pub trait ServerCache: Send + Sync + fmt::Debug {
     async fn append_indexed_owned(&self, key: &str, entry: String) -> Result<u64, CacheError> {
         self.append_indexed(key, &entry).await
     }
+
+    /// Appends `entries` in order, as [`append_indexed`](Self::append_indexed) would one by
+    /// one, and returns the position of the first (for an empty batch: the log's length,
+    /// appending nothing). The entries take the positions `first..first + n`: backends
+    /// append a batch atomically (one lock, one script), so that a producer pays one round
+    /// trip for many events.
+    ///
+    /// The default implementation appends one entry at a time. It is only correct while
+    /// nobody else appends to the same log meanwhile; should another writer's entry land in
+    /// between, it fails (not retryable) rather than report positions it did not get.
+    async fn append_indexed_batch(&self, key: &str, entries: &[String]) -> Result<u64, CacheError> {
+        if entries.is_empty() {
+            return self.list_len(key).await;
+        }
+        let mut first = None;
+        for (offset, entry) in (0u64..).zip(entries) {
+            let index = self.append_indexed(key, entry).await?;
+            let first = *first.get_or_insert(index);
+            if index != first + offset {
+                return Err(CacheError::backend(
+                    format!("another writer appended to `{key}` in the middle of a batch"),
+                    false,
+                ));
+            }
+        }
+        Ok(first.unwrap_or_default())
+    }
+
+    /// Whether every call costs a round trip to a server, so that a producer with several
+    /// entries for one log should hand them over as one [`append_indexed_batch`](Self::append_indexed_batch).
+    /// The durable layer then groups a run's appends (write-behind with group commit); for
+    /// a cache in process memory, where an append costs a microsecond, it does not.
+    fn prefers_batches(&self) -> bool {
+        false
+    }
 }
 
 /// Splits a log entry into the part that follows its opening brace, checking that it is a

@@ -1,5 +1,6 @@
 //! Errors of the durable layer. Whether a failure is worth retrying is part of the type.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use mastra_cache::CacheError;
@@ -63,6 +64,15 @@ pub enum DurableError {
         /// What is wrong.
         reason: String,
     },
+    /// A queued write of the topic failed after its retries, so this event (queued after
+    /// it, or in it) was not written either: a producer that lost events stops (terminal).
+    #[error("writing `{topic}` failed: {source}")]
+    WriteFailed {
+        /// The topic whose write failed.
+        topic: String,
+        /// The failure of the write, shared by every event it took down.
+        source: Arc<DurableError>,
+    },
     /// The agent failed while running (terminal for that run).
     #[error(transparent)]
     Agent(#[from] mastra_core::AgentError),
@@ -99,6 +109,7 @@ impl DurableError {
             | Self::RunState { .. }
             | Self::Agent(_)
             | Self::CorruptLog { .. }
+            | Self::WriteFailed { .. }
             | Self::Encoding(_) => false,
         }
     }

@@ -53,11 +53,12 @@ mod mastra;
 mod observe;
 pub mod store;
 mod topics;
+mod writer;
 
 pub use agent::{
     create_durable_agent, event_chunk, DurableAgent, DurableAgentBuilder, DurableStream, RunAnswer,
 };
-pub use caching::{CachingOptions, CachingPubSub};
+pub use caching::{CachingOptions, CachingPubSub, Pipelining};
 pub use engine::{ExecutionEngine, LocalEngine};
 pub use error::DurableError;
 pub use log::RunLog;
@@ -68,3 +69,4 @@ pub use topics::{
     agent_control_topic, agent_stream_topic, AGENT_CONTROL_PREFIX, AGENT_STREAM_PREFIX,
     DEFAULT_KEY_PREFIX, WORKFLOWS_TOPIC,
 };
+pub use writer::TopicSender;

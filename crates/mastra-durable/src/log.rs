@@ -49,6 +49,16 @@ impl RunLog {
     /// Appends `event` (whose own `index` is ignored) and returns the index it was given:
     /// its position in the log.
     pub async fn append(&self, topic: &str, event: &Event) -> Result<u64, DurableError> {
+        let json = self.entry(event);
+        // The buffer becomes the stored entry where the backend can keep it.
+        Ok(self
+            .cache
+            .append_indexed_owned(&self.key(topic), json)
+            .await?)
+    }
+
+    /// The log entry of `event` (whose own `index` is left out).
+    pub(crate) fn entry(&self, event: &Event) -> String {
         let hint = self.size_hint.load(Ordering::Relaxed);
         let json = if event.index.is_some() {
             let mut unindexed = event.clone();
@@ -59,11 +69,44 @@ impl RunLog {
         };
         self.size_hint
             .store(json.len().max(MIN_BUFFER), Ordering::Relaxed);
-        // The buffer becomes the stored entry where the backend can keep it.
+        json
+    }
+
+    /// Appends entries made by [`entry`](Self::entry) at consecutive positions, in one
+    /// call of the cache; returns the first position.
+    pub(crate) async fn append_entries(
+        &self,
+        topic: &str,
+        entries: &[String],
+    ) -> Result<u64, DurableError> {
         Ok(self
             .cache
-            .append_indexed_owned(&self.key(topic), json)
+            .append_indexed_batch(&self.key(topic), entries)
             .await?)
+    }
+
+    /// Where `entries` already sit as the log's last entries (a batch whose append failed
+    /// from our side but landed), so that a retry does not write them twice.
+    pub(crate) async fn find_tail(
+        &self,
+        topic: &str,
+        entries: &[String],
+    ) -> Result<Option<u64>, DurableError> {
+        let n = entries.len() as u64;
+        let len = self.len(topic).await?;
+        if n == 0 || len < n {
+            return Ok(None);
+        }
+        let first = len - n;
+        let stored = self.read_raw(topic, first, None).await?;
+        let same = stored.len() == entries.len()
+            && (first..)
+                .zip(stored.iter().zip(entries))
+                .all(|(index, (stored, entry))| {
+                    mastra_cache::entry_body(topic, entry)
+                        .is_ok_and(|body| *stored == mastra_cache::indexed_entry(index, body))
+                });
+        Ok(same.then_some(first))
     }
 
     /// How many events the log of `topic` holds (0 when it is missing or expired).

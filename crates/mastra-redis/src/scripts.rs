@@ -36,6 +36,50 @@ end
 return len
 "#;
 
+/// Appends a batch to a run log in one step. KEYS: the list, its `:counter`. ARGV: the TTL
+/// in ms (0 = none), `1` on a retry, then each entry's body (what follows its `{`).
+///
+/// Each entry is stored exactly as [`APPEND`] stores it, at consecutive positions, and the
+/// first position is returned (the length for an empty batch, which writes nothing). On a
+/// retry, a batch whose first and last entries already sit at the last positions was
+/// appended by the attempt that lost its reply: its first position is returned. Entries
+/// carry unique event ids, so this cannot mistake another batch for this one.
+pub(crate) const APPEND_BATCH: &str = r#"
+local len = redis.call('LLEN', KEYS[1])
+local n = #ARGV - 2
+if n <= 0 then
+  return len
+end
+local function stored(index, body)
+  if string.sub(body, 1, 1) == '}' then
+    return '{"index":' .. index .. '}'
+  end
+  return '{"index":' .. index .. ',' .. body
+end
+if ARGV[2] == '1' and len >= n
+  and redis.call('LINDEX', KEYS[1], -1) == stored(len - 1, ARGV[n + 2])
+  and redis.call('LINDEX', KEYS[1], len - n) == stored(len - n, ARGV[3]) then
+  return len - n
+end
+-- RPUSH a bounded number of entries per call: unpack() has a stack limit.
+local chunk = {}
+for i = 1, n do
+  chunk[#chunk + 1] = stored(len + i - 1, ARGV[i + 2])
+  if #chunk == 500 or i == n then
+    redis.call('RPUSH', KEYS[1], unpack(chunk))
+    chunk = {}
+  end
+end
+redis.call('SET', KEYS[2], len + n)
+if ARGV[1] ~= '0' then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  redis.call('PEXPIRE', KEYS[2], ARGV[1])
+else
+  redis.call('PERSIST', KEYS[1])
+end
+return len
+"#;
+
 /// Publishes one event. KEYS: the topic's group stream. ARGV: fan-out channel, event
 /// JSON, stream cap, wake channel, stream TTL ms. The stream exists only while the topic
 /// has consumer groups, so topics without groups cost one `PUBLISH`.
@@ -251,6 +295,7 @@ impl LuaScript {
 #[derive(Debug, Clone)]
 pub(crate) struct Scripts {
     pub(crate) append: LuaScript,
+    pub(crate) append_batch: LuaScript,
     pub(crate) publish: LuaScript,
     pub(crate) release: LuaScript,
     pub(crate) reclaim: LuaScript,
@@ -271,6 +316,7 @@ impl Scripts {
     pub(crate) fn new() -> Self {
         Self {
             append: LuaScript::new(APPEND),
+            append_batch: LuaScript::new(APPEND_BATCH),
             publish: LuaScript::new(PUBLISH),
             release: LuaScript::new(RELEASE),
             reclaim: LuaScript::new(RECLAIM),

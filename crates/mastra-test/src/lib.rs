@@ -93,6 +93,8 @@ macro_rules! conformance_suite {
             cache::list_ranges_are_inclusive,
             cache::concurrent_appends_get_their_positions,
             cache::wrong_kinds_are_refused,
+            cache::batch_appends_continue_the_log,
+            cache::concurrent_batches_stay_contiguous,
             transport::fan_out_reaches_every_subscriber,
             transport::groups_get_one_delivery_each,
             transport::nack_redelivers_with_the_next_attempt,

@@ -1,5 +1,6 @@
 //! `InMemoryServerCache`: the process-local cache, on moka.
 
+mod append;
 mod slot;
 
 use std::fmt;
@@ -13,6 +14,7 @@ use serde_json::Value;
 
 use crate::cache::{entry_body, indexed_entry};
 use crate::{CacheError, ServerCache, Ttl};
+use append::Batch;
 use slot::{lock, Epoch, Slot, SlotExpiry, Stored};
 
 /// Upstream's defaults: 300 s TTL, at most 1,000 keys.
@@ -204,7 +206,7 @@ impl ServerCache for InMemoryServerCache {
 
     async fn append_indexed(&self, key: &str, entry: &str) -> Result<u64, CacheError> {
         let body = entry_body(key, entry)?;
-        self.append_stored(key, format!("{{{body}").into_boxed_str())
+        self.append_stored(key, Batch::One(format!("{{{body}").into_boxed_str()))
     }
 
     /// Keeps the caller's buffer as the stored entry: no copy when it is already in the
@@ -216,64 +218,26 @@ impl ServerCache for InMemoryServerCache {
         } else {
             format!("{{{body}").into_boxed_str()
         };
-        self.append_stored(key, stored)
+        self.append_stored(key, Batch::One(stored))
+    }
+
+    /// Every entry under one lock of the log, so the batch takes consecutive positions.
+    async fn append_indexed_batch(&self, key: &str, entries: &[String]) -> Result<u64, CacheError> {
+        if entries.is_empty() {
+            return self.list_len(key).await;
+        }
+        let mut stored = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let body = entry_body(key, entry)?;
+            stored.push(format!("{{{body}").into_boxed_str());
+        }
+        self.append_stored(key, Batch::Many(stored))
     }
 }
 
 /// The body of a stored entry: what follows its opening brace.
 fn stored_body(stored: &str) -> &str {
     stored.get(1..).unwrap_or_default()
-}
-
-impl InMemoryServerCache {
-    fn append_stored(&self, key: &str, stored: Box<str>) -> Result<u64, CacheError> {
-        if let Some(slot) = self.entries.get(key) {
-            if slot.is_live(self.epoch, Instant::now()) {
-                return self.append_to(key, &slot, stored);
-            }
-        }
-        self.create_or_append(key, stored)
-    }
-
-    /// The common case: the log exists. Its mutex makes "position = length, then push"
-    /// atomic, and moving the slot's deadline refreshes the TTL without a moka write.
-    fn append_to(&self, key: &str, slot: &Slot, stored: Box<str>) -> Result<u64, CacheError> {
-        let Stored::Log(log) = &slot.stored else {
-            return Err(wrong_type(key, "list"));
-        };
-        let index = {
-            let mut log = lock(log);
-            log.push(stored);
-            log.len() as u64 - 1
-        };
-        slot.refresh(self.epoch);
-        Ok(index)
-    }
-
-    /// The first append (or one racing another first append, or one after the log
-    /// expired): moka serializes computes per key, so exactly one of them creates the log.
-    fn create_or_append(&self, key: &str, stored: Box<str>) -> Result<u64, CacheError> {
-        let ttl = self.default_ttl();
-        let mut outcome = Ok(0);
-        let mut created = false;
-        let now = Instant::now();
-        self.entries
-            .entry_by_ref(key)
-            .and_compute_with(|existing| match existing {
-                Some(entry) if entry.value().is_live(self.epoch, now) => {
-                    outcome = self.append_to(key, entry.value(), stored);
-                    Op::Nop
-                }
-                _ => {
-                    created = true;
-                    Op::Put(Slot::log(self.epoch, stored, ttl))
-                }
-            });
-        if created {
-            self.enforce_cap();
-        }
-        outcome
-    }
 }
 
 fn wrong_type(key: &str, expected: &'static str) -> CacheError {

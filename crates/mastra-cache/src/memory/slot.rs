@@ -56,8 +56,8 @@ impl Slot {
         Self::new(epoch, ttl, Stored::Value(value))
     }
 
-    pub(crate) fn log(epoch: Epoch, first: Box<str>, ttl: Option<Duration>) -> Arc<Self> {
-        Self::new(epoch, ttl, Stored::Log(Mutex::new(vec![first])))
+    pub(crate) fn log(epoch: Epoch, entries: Vec<Box<str>>, ttl: Option<Duration>) -> Arc<Self> {
+        Self::new(epoch, ttl, Stored::Log(Mutex::new(entries)))
     }
 
     fn new(epoch: Epoch, ttl: Option<Duration>, stored: Stored) -> Arc<Self> {

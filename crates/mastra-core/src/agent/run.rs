@@ -49,6 +49,7 @@ impl<S: ChunkSink> RunExecutor<S> {
 
     /// Emits the run's `start` chunk, unless it went out already. Durable agents call this
     /// before handing the run to an engine, so that the run's log exists once its id is known.
+    /// Returns once the sink has the chunk (flushed).
     pub async fn begin(&mut self) -> Result<(), SinkClosed> {
         if !self.state.started {
             let start = StartPayload {
@@ -56,6 +57,7 @@ impl<S: ChunkSink> RunExecutor<S> {
                 message_id: new_id(),
             };
             self.emit(ChunkKind::Start(start)).await?;
+            self.sink.flush().await?;
             self.state.started = true;
         }
         Ok(())
@@ -97,8 +99,15 @@ impl<S: ChunkSink> RunExecutor<S> {
     }
 
     /// Takes one step: a model call, or the tool calls of the pending model step (then the
-    /// run either goes on or finishes).
+    /// run either goes on or finishes). Returns once the sink has flushed the step's chunks,
+    /// so an engine may checkpoint the state the step leaves.
     pub async fn step(&mut self) -> Result<StepProgress, SinkClosed> {
+        let progress = self.take_step().await?;
+        self.sink.flush().await?;
+        Ok(progress)
+    }
+
+    async fn take_step(&mut self) -> Result<StepProgress, SinkClosed> {
         self.begin().await?;
         if self.abort.is_aborted() {
             return self.finish_aborted().await;

@@ -13,6 +13,14 @@ pub struct SinkClosed;
 pub trait ChunkSink: Send {
     fn emit(&mut self, chunk: Chunk) -> impl Future<Output = Result<(), SinkClosed>> + Send;
 
+    /// Waits until every chunk emitted so far is where the sink puts it. A sink that writes
+    /// behind (a durable run's pipelined log) lets `emit` return before; the loop flushes
+    /// at the end of every step, so that state saved after a step never names chunks that
+    /// are not written yet. Immediate sinks have nothing to wait for.
+    fn flush(&mut self) -> impl Future<Output = Result<(), SinkClosed>> + Send {
+        std::future::ready(Ok(()))
+    }
+
     /// The run-ownership generation this sink's writes carry, when an engine fences runs
     /// (reported on the run's spans).
     fn generation(&self) -> Option<u64> {

@@ -34,6 +34,15 @@ impl RunChannel {
         matches!(self, Self::Logged(_))
     }
 
+    /// A non-waiting, ordered writer of the run's events, when the channel pipelines its
+    /// log appends (see [`CachingPubSub::sender`]).
+    pub fn sender(&self, run_id: &str) -> Option<crate::TopicSender> {
+        match self {
+            Self::Logged(caching) => caching.sender(&agent_stream_topic(run_id)),
+            Self::LiveOnly(_) => None,
+        }
+    }
+
     /// Writes one event of `run_id`; returns its index when it was logged.
     pub async fn publish(&self, run_id: &str, event: Event) -> Result<Option<u64>, DurableError> {
         let topic = agent_stream_topic(run_id);

@@ -2,24 +2,27 @@
 
 use super::channel::RunChannel;
 use super::envelope::chunk_event;
-use crate::engine::WriteFence;
-use crate::DurableError;
+use crate::engine::{metrics, WriteFence};
+use crate::writer::{FIRST_BACKOFF, WRITE_ATTEMPTS};
+use crate::{DurableError, TopicSender};
 use mastra_core::{Chunk, ChunkKind, ChunkSink, SinkClosed};
-use mastra_pubsub::Event;
+use mastra_pubsub::{Event, PublishOptions};
 use std::sync::Arc;
-use std::time::Duration;
-
-/// How often a failed write is tried again, and the first pause (it doubles).
-const WRITE_ATTEMPTS: u32 = 5;
-const FIRST_BACKOFF: Duration = Duration::from_millis(20);
 
 /// Writes a run's chunks to its channel, in order. From a chunk that announces a pause
 /// (`tool-call-approval`, `tool-call-suspended`) on, chunks are held back until the paused
 /// state is stored and [`release`](Self::release)d: a reader who answers the announcement
 /// at once must find the state to continue from.
+///
+/// On a pipelined channel, chunks are queued without waiting for their append, and the
+/// sink waits for them ([`flush`](ChunkSink::flush)) where it matters: before a terminal
+/// chunk's `emit` returns, when a pause is released, and at the end of every agent step,
+/// so that [`last_index`](Self::last_index) is exact when an engine checkpoints the run.
 #[derive(Debug)]
 pub struct EventSink {
     channel: RunChannel,
+    /// The run's queue, when the channel is pipelined.
+    sender: Option<TopicSender>,
     run_id: String,
     /// Why the sink closed, when it did.
     failure: Option<DurableError>,
@@ -35,9 +38,11 @@ pub struct EventSink {
 
 impl EventSink {
     pub fn new(channel: RunChannel, run_id: impl Into<String>) -> Self {
+        let run_id = run_id.into();
         Self {
+            sender: channel.sender(&run_id),
             channel,
-            run_id: run_id.into(),
+            run_id,
             failure: None,
             holding: false,
             held: Vec::new(),
@@ -60,7 +65,8 @@ impl EventSink {
         self.generation
     }
 
-    /// The index of the last logged event this sink wrote, if any.
+    /// The index of the last logged event this sink wrote, if any (as of the last flush,
+    /// on a pipelined channel: every agent step ends with one).
     pub fn last_index(&self) -> Option<u64> {
         self.last_index
     }
@@ -71,7 +77,29 @@ impl EventSink {
         for chunk in std::mem::take(&mut self.held) {
             self.write_chunk(&chunk).await?;
         }
-        Ok(())
+        self.flush_queued().await
+    }
+
+    /// Waits until every chunk queued so far is logged and published.
+    async fn flush_queued(&mut self) -> Result<(), SinkClosed> {
+        let Some(sender) = &self.sender else {
+            return Ok(());
+        };
+        match sender.flush().await {
+            Ok(index) => {
+                if index.is_some() {
+                    self.last_index = index;
+                }
+                Ok(())
+            }
+            Err(error) => Err(self.closed(error)),
+        }
+    }
+
+    fn closed(&mut self, error: DurableError) -> SinkClosed {
+        tracing::error!(run_id = %self.run_id, %error, "cannot write the run's events");
+        self.failure = Some(error);
+        SinkClosed
     }
 
     async fn write_chunk(&mut self, chunk: &Chunk) -> Result<(), SinkClosed> {
@@ -85,25 +113,37 @@ impl EventSink {
             }
         }
         let generation = self.generation;
-        let written = write(&self.channel, &self.run_id, || {
+        let event = || {
             let event = chunk_event(chunk)?;
             Ok(match generation {
                 Some(generation) => event.with_generation(generation),
                 None => event,
             })
-        })
-        .await;
-        written
-            .map(|index| {
+        };
+        if let Some(sender) = &self.sender {
+            // Queued: the writer retries; a failure comes back from a later send or flush.
+            let queued = match event() {
+                Ok(event) => sender.send(event, PublishOptions::default()).await,
+                Err(error) => Err(DurableError::Encoding(error)),
+            };
+            if let Err(error) = queued {
+                return Err(self.closed(error));
+            }
+            metrics::event_written(true);
+            return match chunk.is_terminal() {
+                true => self.flush_queued().await,
+                false => Ok(()),
+            };
+        }
+        match write(&self.channel, &self.run_id, event).await {
+            Ok(index) => {
                 if index.is_some() {
                     self.last_index = index;
                 }
-            })
-            .map_err(|error| {
-                tracing::error!(run_id = %self.run_id, %error, "cannot write the run's events");
-                self.failure = Some(error);
-                SinkClosed
-            })
+                Ok(())
+            }
+            Err(error) => Err(self.closed(error)),
+        }
     }
 
     /// The error that closed the sink.
@@ -133,11 +173,16 @@ impl ChunkSink for EventSink {
         }
         self.write_chunk(&chunk).await
     }
+
+    async fn flush(&mut self) -> Result<(), SinkClosed> {
+        self.flush_queued().await
+    }
 }
 
 /// Writes one event, retrying retryable failures with backoff so that a blip of the log's
 /// backend neither drops nor reorders events (the next event waits for this one). The event
-/// is built anew for each attempt, so the common case pays for no copy.
+/// is built anew for each attempt, so the common case pays for no copy. On a pipelined
+/// channel the topic's writer has retried already: its failure is not retryable here.
 pub(crate) async fn write(
     channel: &RunChannel,
     run_id: &str,

@@ -146,3 +146,110 @@ pub async fn wrong_kinds_are_refused(factory: &dyn BackendFactory) {
     assert_eq!(cache.list_len(&log).await.expect("len"), 0);
     cache.delete(&value).await.expect("delete");
 }
+
+/// A batch takes consecutive positions between single appends, each entry stored exactly
+/// as a single append stores it; an empty batch writes nothing and returns the length.
+pub async fn batch_appends_continue_the_log(factory: &dyn BackendFactory) {
+    let cache = factory.open(CacheSettings::default()).await.cache;
+    let log = unique_topic("log.");
+    let batch = |entries: &[&str]| entries.iter().map(|e| (*e).to_owned()).collect::<Vec<_>>();
+    assert_eq!(
+        cache.append_indexed_batch(&log, &[]).await.expect("empty"),
+        0
+    );
+    assert_eq!(cache.list_len(&log).await.expect("len"), 0);
+    let entries = batch(&[r#"{"v":"a"}"#, "{}"]);
+    let first = cache.append_indexed_batch(&log, &entries).await;
+    assert_eq!(first.expect("batch"), 0);
+    assert_eq!(
+        cache
+            .append_indexed(&log, r#"{"v":"c"}"#)
+            .await
+            .expect("one"),
+        2
+    );
+    let entries = batch(&[r#"{"v":"d"}"#, r#"{ "v" : "e" }"#, r#"{"v":"f"}"#]);
+    assert_eq!(
+        cache
+            .append_indexed_batch(&log, &entries)
+            .await
+            .expect("batch"),
+        3
+    );
+    assert_eq!(
+        cache.append_indexed_batch(&log, &[]).await.expect("empty"),
+        6
+    );
+    assert_eq!(
+        cache
+            .append_indexed(&log, r#"{"v":"g"}"#)
+            .await
+            .expect("one"),
+        6
+    );
+    assert_eq!(
+        cache.list_range(&log, 0, None).await.expect("range"),
+        [
+            r#"{"index":0,"v":"a"}"#,
+            r#"{"index":1}"#,
+            r#"{"index":2,"v":"c"}"#,
+            r#"{"index":3,"v":"d"}"#,
+            r#"{"index":4,"v" : "e" }"#,
+            r#"{"index":5,"v":"f"}"#,
+            r#"{"index":6,"v":"g"}"#,
+        ]
+    );
+    // A bad entry anywhere refuses the whole batch.
+    let refused = cache
+        .append_indexed_batch(&log, &batch(&[r#"{"v":"h"}"#, r#"{"index":9}"#]))
+        .await;
+    assert!(
+        matches!(refused, Err(CacheError::InvalidEntry { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(cache.list_len(&log).await.expect("len"), 7);
+    cache.delete(&log).await.expect("delete");
+}
+
+/// Concurrent batches never interleave: each gets consecutive positions, in its order.
+pub async fn concurrent_batches_stay_contiguous(factory: &dyn BackendFactory) {
+    let cache = factory.open(CacheSettings::default()).await.cache;
+    let log = unique_topic("log.");
+    let writers: Vec<_> = (0..4)
+        .map(|writer| {
+            let (cache, log) = (Arc::clone(&cache), log.clone());
+            tokio::spawn(async move {
+                let mut firsts = Vec::new();
+                for batch in 0..10 {
+                    let entries: Vec<String> = (0..5)
+                        .map(|n| format!(r#"{{"w":{writer},"b":{batch},"n":{n}}}"#))
+                        .collect();
+                    let first = cache.append_indexed_batch(&log, &entries).await;
+                    firsts.push((batch, first.expect("batch")));
+                }
+                (writer, firsts)
+            })
+        })
+        .collect();
+    let stored = {
+        let mut all = Vec::new();
+        for writer in writers {
+            all.push(writer.await.expect("writer"));
+        }
+        all
+    };
+    let entries = cache.list_range(&log, 0, None).await.expect("range");
+    assert_eq!(entries.len(), 200);
+    for (writer, firsts) in stored {
+        for (batch, first) in firsts {
+            for n in 0..5u64 {
+                let index = first + n;
+                assert_eq!(
+                    entries[index as usize],
+                    format!(r#"{{"index":{index},"w":{writer},"b":{batch},"n":{n}}}"#)
+                );
+            }
+        }
+    }
+    cache.delete(&log).await.expect("delete");
+}
