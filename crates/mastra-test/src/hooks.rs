@@ -201,4 +201,12 @@ impl ServerCache for HookedCache {
     async fn append_indexed(&self, key: &str, entry: &str) -> Result<u64, CacheError> {
         self.inner.append_indexed(key, entry).await
     }
+
+    async fn append_indexed_batch(&self, key: &str, entries: &[String]) -> Result<u64, CacheError> {
+        self.inner.append_indexed_batch(key, entries).await
+    }
+
+    fn prefers_batches(&self) -> bool {
+        self.inner.prefers_batches()
+    }
 }

@@ -110,6 +110,24 @@ macro_rules! conformance_suite {
                 $crate::PROPERTY_CASES,
             );
         }
+
+        #[test]
+        fn reconnect_anywhere_loses_nothing_pipelined() {
+            let factory = $factory;
+            $crate::conformance::property::reconnect_anywhere_loses_nothing_pipelined(
+                &factory,
+                $crate::PROPERTY_CASES,
+            );
+        }
+
+        #[test]
+        fn pipelined_writes_keep_order_for_a_late_observer() {
+            let factory = $factory;
+            $crate::conformance::pipelined::pipelined_writes_keep_order_for_a_late_observer(
+                &factory,
+                $crate::PROPERTY_CASES,
+            );
+        }
     };
 }
 

@@ -6,6 +6,7 @@ pub mod cache;
 pub mod ending;
 pub mod live;
 pub mod log;
+pub mod pipelined;
 pub mod property;
 pub mod transport;
 pub mod ttl;

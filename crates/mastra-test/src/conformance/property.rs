@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use mastra_durable::{CachingPubSub, AGENT_STREAM_PREFIX};
+use mastra_durable::{CachingOptions, CachingPubSub, Pipelining, AGENT_STREAM_PREFIX};
 use mastra_pubsub::{Event, EventType, PublishOptions};
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -48,6 +48,16 @@ fn schedules() -> impl Strategy<Value = Schedule> {
 /// Runs `cases` random schedules against backends from `factory`; panics with the
 /// smallest failing schedule.
 pub fn reconnect_anywhere_loses_nothing(factory: &dyn BackendFactory, cases: u32) {
+    reconnect_anywhere(factory, cases, Pipelining::Auto);
+}
+
+/// The same with every publish through the topic's pipelined writer (group commit),
+/// whatever the backend prefers.
+pub fn reconnect_anywhere_loses_nothing_pipelined(factory: &dyn BackendFactory, cases: u32) {
+    reconnect_anywhere(factory, cases, Pipelining::On);
+}
+
+fn reconnect_anywhere(factory: &dyn BackendFactory, cases: u32, pipelining: Pipelining) {
     let config = Config {
         cases,
         failure_persistence: None,
@@ -60,7 +70,7 @@ pub fn reconnect_anywhere_loses_nothing(factory: &dyn BackendFactory, cases: u32
             .enable_all()
             .build()
             .map_err(|error| TestCaseError::fail(error.to_string()))?;
-        runtime.block_on(run_schedule(factory, &schedule));
+        runtime.block_on(run_schedule(factory, &schedule, pipelining));
         Ok(())
     });
     if let Err(failure) = outcome {
@@ -72,11 +82,12 @@ fn cycled<T: Copy>(values: &[T], at: usize) -> T {
     values[at % values.len()]
 }
 
-async fn run_schedule(factory: &dyn BackendFactory, schedule: &Schedule) {
+async fn run_schedule(factory: &dyn BackendFactory, schedule: &Schedule, pipelining: Pipelining) {
     let backend = factory.open(CacheSettings::default()).await;
     let pubsub = Arc::new(HookedPubSub::new(backend.pubsub.clone()));
     let cache = Arc::new(HookedCache::new(backend.cache.clone()));
-    let caching = CachingPubSub::new(pubsub.clone(), cache.clone());
+    let options = CachingOptions::default().with_pipelining(pipelining);
+    let caching = CachingPubSub::with_options(pubsub.clone(), cache.clone(), options);
     let topic = unique_topic(AGENT_STREAM_PREFIX);
     // Held while publishing; `true` once `finish` is out, so that nothing follows it.
     let finished = Arc::new(Mutex::new(false));
