@@ -54,6 +54,7 @@ pub mod conformance;
 pub mod hooks;
 pub mod stores;
 pub mod support;
+pub mod tls;
 
 pub use backend::{Backend, BackendFactory, CacheSettings, InMemoryBackend};
 pub use stores::{InMemoryStores, RunStoreFactory, WorkflowStoreFactory};
