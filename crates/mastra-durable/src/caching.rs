@@ -128,6 +128,12 @@ impl CachingPubSub {
         self.writers.is_some()
     }
 
+    /// How many topics have writes queued or in flight (0 when idle or not pipelined):
+    /// a topic's writer ends as soon as its queue is empty.
+    pub fn busy_topics(&self) -> usize {
+        self.writers.as_ref().map_or(0, Writers::busy_topics)
+    }
+
     /// A non-waiting, ordered writer of `topic` for one producer, when this pubsub is
     /// pipelined and logs `topic` (`None` otherwise: publish with
     /// [`publish_event`](Self::publish_event)).
