@@ -1,6 +1,7 @@
 //! Run-ownership leases: at most one owner per key at a time, with expiry and a fencing
 //! generation that rises with every new claim.
 
+use std::any::Any;
 use std::fmt;
 use std::time::Duration;
 
@@ -60,4 +61,11 @@ pub trait LeaseProvider: Send + Sync + fmt::Debug {
 
     /// The current holder of an unexpired lease on `key`.
     async fn owner(&self, key: &str) -> Result<Option<String>, PubSubError>;
+
+    /// The provider itself, for a store of the same backend that can take or give back a
+    /// lease in the same operation as its own read or write (one round trip instead of
+    /// two). `None` by default: the lease is then always asked for on its own.
+    fn as_any(&self) -> Option<&dyn Any> {
+        None
+    }
 }

@@ -119,6 +119,27 @@ impl RedisConnection {
         }
     }
 
+    /// A new, connected client on a connection of its own, for blocking commands (a
+    /// consumer-group member's reads), which would hold up a pooled connection.
+    pub(crate) async fn dedicated(&self) -> Result<Client, RedisError> {
+        let config = &self.inner.config;
+        let client = builder(config, POOL_BROADCAST_CAPACITY)?
+            .build()
+            .map_err(|error| connect_error(&config.url, error))?;
+        match tokio::time::timeout(config.connect_timeout, client.init()).await {
+            Ok(Ok(_)) => Ok(client),
+            Ok(Err(error)) => Err(connect_error(&config.url, error)),
+            Err(_) => {
+                let _ = client.quit().await;
+                Err(RedisError::Connect {
+                    url: crate::config::redact(&config.url),
+                    source: "timed out connecting a group member".into(),
+                    retryable: true,
+                })
+            }
+        }
+    }
+
     /// Runs `command` (given the 0-based attempt number), retrying transient failures
     /// with the configured backoff. Commands that are not idempotent must make a retry
     /// safe themselves (the append script is told it is retrying).

@@ -34,9 +34,19 @@ impl RedisLeases {
     pub fn lease_key(&self, key: &str) -> String {
         format!("{}lease:{key}", self.connection.config().key_prefix)
     }
+
+    /// The Redis key of `key`'s generation counter.
+    pub(crate) fn generation_key(&self, key: &str) -> String {
+        format!("{}:generation", self.lease_key(key))
+    }
+
+    /// The Redis server (URL, database included) the leases live in.
+    pub(crate) fn url(&self) -> &str {
+        &self.connection.config().url
+    }
 }
 
-fn millis(duration: Duration) -> String {
+pub(crate) fn millis(duration: Duration) -> String {
     u64::try_from(duration.as_millis())
         .unwrap_or(u64::MAX)
         .max(1)
@@ -51,8 +61,7 @@ impl LeaseProvider for RedisLeases {
         owner: &str,
         ttl: Duration,
     ) -> Result<Option<Lease>, PubSubError> {
-        let lease = self.lease_key(key);
-        let keys = vec![lease.clone(), format!("{lease}:generation")];
+        let keys = vec![self.lease_key(key), self.generation_key(key)];
         let args = vec![owner.to_owned(), millis(ttl), millis(GENERATION_TTL)];
         let script = &self.connection.scripts().lease_acquire;
         let reply = script
@@ -95,5 +104,11 @@ impl LeaseProvider for RedisLeases {
             .get(self.lease_key(key))
             .await
             .map_err(pubsub_error)
+    }
+
+    /// A `RedisWorkflowStore` on the same Redis takes and gives back these leases in its
+    /// own scripts.
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
     }
 }

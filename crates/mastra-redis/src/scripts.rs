@@ -215,6 +215,51 @@ redis.call('SREM', KEYS[2], ARGV[1])
 return 1
 "#;
 
+/// Claims a run's lease (as [`LEASE_ACQUIRE`]) and, once granted, reads the run's hash
+/// (as `RedisWorkflowStore::load`): the state is read after the claim, in one round trip.
+/// KEYS: the lease, its generation, the run's hash. ARGV: owner, TTL ms, generation TTL
+/// ms. Returns nil when another owner holds the lease, else `{generation, record,
+/// stored generation, cancel}` (missing fields as nil).
+pub(crate) const WORKFLOW_CLAIM_LOAD: &str = r#"
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then
+  return nil
+end
+local generation
+if holder then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  generation = tonumber(redis.call('GET', KEYS[2]) or '0')
+  if generation == 0 then generation = redis.call('INCR', KEYS[2]) end
+else
+  redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])
+  generation = redis.call('INCR', KEYS[2])
+end
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+local fields = redis.call('HMGET', KEYS[3], 'record', 'generation', 'cancel')
+return {generation, fields[1], fields[2], fields[3]}
+"#;
+
+/// Saves a workflow run (as [`WORKFLOW_SAVE`]), then releases its lease when ARGV[5]
+/// holds it (as [`LEASE_RELEASE`]), whatever the save's answer: one round trip where
+/// there were two. KEYS: the run's hash, the set of run ids, the lease. ARGV: run id,
+/// generation, cancel flag, the record's JSON, owner. Returns 1, or 0 when the save was
+/// refused.
+pub(crate) const WORKFLOW_SAVE_RELEASE: &str = r#"
+local saved = 0
+local stored = redis.call('HGET', KEYS[1], 'generation')
+if stored and le(stored, ARGV[2]) then
+  local cancel = ARGV[3]
+  if redis.call('HGET', KEYS[1], 'cancel') == '1' then cancel = '1' end
+  redis.call('HSET', KEYS[1], 'generation', ARGV[2], 'cancel', cancel, 'record', ARGV[4])
+  redis.call('SADD', KEYS[2], ARGV[1])
+  saved = 1
+end
+if redis.call('GET', KEYS[3]) == ARGV[5] then
+  redis.call('DEL', KEYS[3])
+end
+return saved
+"#;
+
 /// Stores a durable run's record. KEYS: the record, the set of run ids. ARGV: run id,
 /// record JSON.
 pub(crate) const RUN_SAVE: &str = r#"
@@ -307,6 +352,8 @@ pub(crate) struct Scripts {
     pub(crate) workflow_fence: LuaScript,
     pub(crate) workflow_cancel: LuaScript,
     pub(crate) workflow_remove: LuaScript,
+    pub(crate) workflow_claim_load: LuaScript,
+    pub(crate) workflow_save_release: LuaScript,
     pub(crate) run_save: LuaScript,
     pub(crate) run_take: LuaScript,
     pub(crate) run_delete: LuaScript,
@@ -328,6 +375,8 @@ impl Scripts {
             workflow_fence: LuaScript::with_prelude(GENERATION_LE, WORKFLOW_FENCE),
             workflow_cancel: LuaScript::new(WORKFLOW_CANCEL),
             workflow_remove: LuaScript::with_prelude(GENERATION_LE, WORKFLOW_REMOVE),
+            workflow_claim_load: LuaScript::new(WORKFLOW_CLAIM_LOAD),
+            workflow_save_release: LuaScript::with_prelude(GENERATION_LE, WORKFLOW_SAVE_RELEASE),
             run_save: LuaScript::new(RUN_SAVE),
             run_take: LuaScript::new(RUN_TAKE),
             run_delete: LuaScript::new(RUN_DELETE),

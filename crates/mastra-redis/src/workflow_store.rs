@@ -5,7 +5,9 @@ use async_trait::async_trait;
 use fred::error::Error as FredError;
 use fred::interfaces::ClientLike;
 use fred::types::{CustomCommand, Value as RedisValue};
-use mastra_workflows::{StoredRun, WorkflowError, WorkflowStore};
+use mastra_pubsub::Lease;
+use mastra_workflows::store::{claim_then_load, save_then_release};
+use mastra_workflows::{RunLease, StoredRun, WorkflowError, WorkflowStore};
 
 use crate::{RedisConfig, RedisConnection, RedisError};
 
@@ -86,6 +88,10 @@ impl RedisWorkflowStore {
         Self::connect(RedisConfig::new(url)).await
     }
 
+    pub(crate) fn connection(&self) -> &RedisConnection {
+        &self.connection
+    }
+
     /// The prefix of every key of this store.
     pub fn prefix(&self) -> &str {
         &self.prefix
@@ -103,12 +109,29 @@ impl RedisWorkflowStore {
 
     /// Runs one of the store's scripts (retried like cache commands: every script is
     /// safe to repeat, see [`remove`](WorkflowStore::remove)) and reads its 0/1 answer.
-    async fn script(
+    pub(crate) async fn script(
         &self,
         pick: fn(&crate::scripts::Scripts) -> &crate::scripts::LuaScript,
         keys: Vec<String>,
         args: Vec<String>,
     ) -> Result<(bool, u32), WorkflowError> {
+        let (reply, attempts) = self.run_script(pick, keys, args).await?;
+        match reply.as_u64() {
+            Some(answer) => Ok((answer == 1, attempts)),
+            None => Err(WorkflowError::Store(format!(
+                "unexpected reply from a workflow-store script: {reply:?}"
+            ))),
+        }
+    }
+
+    /// Runs one of the store's scripts (retried: each is safe to repeat); its reply and
+    /// the 0-based number of the attempt that got it.
+    pub(crate) async fn run_script(
+        &self,
+        pick: fn(&crate::scripts::Scripts) -> &crate::scripts::LuaScript,
+        keys: Vec<String>,
+        args: Vec<String>,
+    ) -> Result<(RedisValue, u32), WorkflowError> {
         let script = pick(self.connection.scripts());
         let mut attempts = 0;
         let reply = self
@@ -119,15 +142,10 @@ impl RedisWorkflowStore {
             })
             .await
             .map_err(store_error)?;
-        match reply.as_u64() {
-            Some(answer) => Ok((answer == 1, attempts)),
-            None => Err(WorkflowError::Store(format!(
-                "unexpected reply from a workflow-store script: {reply:?}"
-            ))),
-        }
+        Ok((reply, attempts))
     }
 
-    fn write_args(run: &StoredRun) -> Result<Vec<String>, WorkflowError> {
+    pub(crate) fn write_args(run: &StoredRun) -> Result<Vec<String>, WorkflowError> {
         Ok(vec![
             run.run_id.clone(),
             run.generation.to_string(),
@@ -139,6 +157,27 @@ impl RedisWorkflowStore {
 
 fn store_error(error: FredError) -> WorkflowError {
     WorkflowError::Store(format!("Redis: {error}"))
+}
+
+/// A run from its hash's `record`, `generation` and `cancel` fields (all missing: no run).
+pub(crate) fn decode_record(
+    run_id: &str,
+    key: &str,
+    fields: &[Option<String>],
+) -> Result<Option<StoredRun>, WorkflowError> {
+    let (record, generation, cancel) = match fields {
+        [None, None, None] => return Ok(None),
+        [Some(record), Some(generation), cancel] => (record, generation, cancel),
+        _ => {
+            return Err(WorkflowError::Store(format!(
+                "run `{run_id}` is incomplete in Redis (key `{key}`)"
+            )))
+        }
+    };
+    let mut run: StoredRun = serde_json::from_str(record)?;
+    run.generation = parse_generation(run_id, generation)?;
+    run.cancel_requested = cancel.as_deref() == Some("1");
+    Ok(Some(run))
 }
 
 fn parse_generation(run_id: &str, text: &str) -> Result<u64, WorkflowError> {
@@ -173,19 +212,7 @@ impl WorkflowStore for RedisWorkflowStore {
             })
             .await
             .map_err(store_error)?;
-        let (record, generation, cancel) = match fields.as_slice() {
-            [None, None, None] => return Ok(None),
-            [Some(record), Some(generation), cancel] => (record, generation, cancel),
-            _ => {
-                return Err(WorkflowError::Store(format!(
-                    "run `{run_id}` is incomplete in Redis (key `{key}`)"
-                )))
-            }
-        };
-        let mut run: StoredRun = serde_json::from_str(record)?;
-        run.generation = parse_generation(run_id, generation)?;
-        run.cancel_requested = cancel.as_deref() == Some("1");
-        Ok(Some(run))
+        decode_record(run_id, &key, &fields)
     }
 
     async fn save(&self, run: &StoredRun) -> Result<bool, WorkflowError> {
@@ -219,6 +246,30 @@ impl WorkflowStore for RedisWorkflowStore {
             return Ok(removed);
         }
         Ok(self.load(run_id).await?.is_none())
+    }
+
+    /// One script when `lease` is a [`RedisLeases`](crate::RedisLeases) on the same Redis.
+    async fn claim_and_load(
+        &self,
+        lease: RunLease<'_>,
+        run_id: &str,
+    ) -> Result<Option<(Lease, Option<StoredRun>)>, WorkflowError> {
+        match self.colocated(lease.leases) {
+            Some(leases) => self.claim_and_load_with(leases, lease, run_id).await,
+            None => claim_then_load(self, lease, run_id).await,
+        }
+    }
+
+    /// One script when `lease` is a [`RedisLeases`](crate::RedisLeases) on the same Redis.
+    async fn save_and_release(
+        &self,
+        run: &StoredRun,
+        lease: RunLease<'_>,
+    ) -> Result<bool, WorkflowError> {
+        match self.colocated(lease.leases) {
+            Some(leases) => self.save_and_release_with(leases, run, lease).await,
+            None => save_then_release(self, run, lease).await,
+        }
     }
 
     async fn list(&self) -> Result<Vec<String>, WorkflowError> {

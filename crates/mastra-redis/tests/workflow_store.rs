@@ -1,6 +1,8 @@
 //! `RedisWorkflowStore` against the real Redis: the `WorkflowStore` conformance suite
 //! (the in-memory store's behaviour, fencing races between separate connection pools
-//! included), the documented key layout, and clear errors for corrupt records.
+//! included; the lease scenarios with `RedisLeases` on the same Redis, folded into the
+//! store's scripts, and with in-process leases, the two-call fallback), the documented
+//! key layout, and clear errors for corrupt records.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
@@ -8,7 +10,8 @@ mod support;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use mastra_redis::RedisWorkflowStore;
+use mastra_pubsub::{InProcessLeases, LeaseProvider};
+use mastra_redis::{RedisLeases, RedisWorkflowStore};
 use mastra_test::WorkflowStoreFactory;
 use mastra_workflows::WorkflowStore;
 use redis::AsyncCommands;
@@ -37,10 +40,38 @@ impl WorkflowStoreFactory for RedisStores {
         stores
     }
 
-    /// The scenarios remove every run: no key of the store may be left.
+    /// Each handle's leases are `RedisLeases` on its own connection pool, so the store
+    /// folds them into its scripts.
+    async fn open_with_leases(
+        &self,
+        handles: usize,
+    ) -> Vec<(Arc<dyn WorkflowStore>, Arc<dyn LeaseProvider>)> {
+        let config = unique_config();
+        self.prefixes
+            .lock()
+            .unwrap()
+            .push(config.key_prefix.clone());
+        let mut pairs: Vec<(Arc<dyn WorkflowStore>, Arc<dyn LeaseProvider>)> = Vec::new();
+        for _ in 0..handles.max(1) {
+            let connection = connect(config.clone()).await;
+            let leases = RedisLeases::new(connection.clone());
+            pairs.push((
+                Arc::new(RedisWorkflowStore::new(connection)),
+                Arc::new(leases),
+            ));
+        }
+        pairs
+    }
+
+    /// The scenarios remove every run: no key of the store may be left (the leases'
+    /// generation counters outlive their runs by design; they are deleted here).
     async fn close(&self) {
         let prefixes = std::mem::take(&mut *self.prefixes.lock().unwrap());
         for prefix in prefixes {
+            let mut redis = inspector().await;
+            for key in keys_under(&format!("{prefix}lease:")).await {
+                let _: () = redis.del(key).await.unwrap();
+            }
             assert!(
                 keys_under(&prefix).await.is_empty(),
                 "keys left under {prefix}"
@@ -51,6 +82,106 @@ impl WorkflowStoreFactory for RedisStores {
 
 mod conformance {
     mastra_test::workflow_store_suite!(super::RedisStores::default());
+}
+
+/// The Redis store with leases it cannot fold into its scripts (in-process ones): the
+/// lease scenarios pass through the two-call fallback.
+#[derive(Debug, Default)]
+struct ForeignLeases(RedisStores);
+
+#[async_trait]
+impl WorkflowStoreFactory for ForeignLeases {
+    async fn open(&self, handles: usize) -> Vec<Arc<dyn WorkflowStore>> {
+        self.0.open(handles).await
+    }
+
+    async fn open_with_leases(
+        &self,
+        handles: usize,
+    ) -> Vec<(Arc<dyn WorkflowStore>, Arc<dyn LeaseProvider>)> {
+        let leases: Arc<dyn LeaseProvider> = Arc::new(InProcessLeases::new());
+        let stores = self.0.open(handles).await;
+        stores.into_iter().map(|s| (s, leases.clone())).collect()
+    }
+
+    async fn close(&self) {
+        self.0.close().await;
+    }
+}
+
+mod foreign_leases {
+    use mastra_test::stores::workflow_lease as scenarios;
+    use mastra_test::WorkflowStoreFactory;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn claim_and_load_reads_after_the_claim() {
+        let factory = super::ForeignLeases::default();
+        scenarios::claim_and_load_reads_after_the_claim(&factory).await;
+        factory.close().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_stale_owner_combined_save_is_refused() {
+        let factory = super::ForeignLeases::default();
+        scenarios::a_stale_owner_combined_save_is_refused(&factory).await;
+        factory.close().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn hand_overs_lose_no_step() {
+        let factory = super::ForeignLeases::default();
+        scenarios::hand_overs_lose_no_step(&factory).await;
+        factory.close().await;
+    }
+}
+
+/// The combined scripts address the leases where `RedisLeases` keeps them: a lease taken
+/// by the store's claim is the one `RedisLeases` sees, and the other way round.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn combined_scripts_share_the_leases_keys() {
+    let connection = connect(unique_config()).await;
+    let store = RedisWorkflowStore::new(connection.clone());
+    let leases = RedisLeases::new(connection);
+    let lease = mastra_workflows::RunLease {
+        leases: &leases,
+        key: "workflow-run:k",
+        owner: "w",
+        ttl: std::time::Duration::from_secs(30),
+    };
+    let run = mastra_test::stores::workflow::run("k", 1, 0, "x");
+    store.put(&run).await.unwrap();
+    let (granted, _) = store.claim_and_load(lease, "k").await.unwrap().unwrap();
+    assert_eq!(
+        leases.owner("workflow-run:k").await.unwrap().as_deref(),
+        Some("w")
+    );
+    assert!(leases
+        .renew("workflow-run:k", "w", lease.ttl)
+        .await
+        .unwrap());
+    let mut redis = inspector().await;
+    let generation: u64 = redis
+        .get(format!("{}:generation", leases.lease_key("workflow-run:k")))
+        .await
+        .unwrap();
+    assert_eq!(generation, granted.generation);
+    assert!(store.save_and_release(&run, lease).await.unwrap());
+    assert_eq!(leases.owner("workflow-run:k").await.unwrap(), None);
+    let acquired = leases
+        .acquire("workflow-run:k", "v", lease.ttl)
+        .await
+        .unwrap();
+    assert_eq!(acquired.map(|l| l.generation), Some(granted.generation + 1));
+    assert!(
+        store.claim_and_load(lease, "k").await.unwrap().is_none(),
+        "held by v"
+    );
+    assert!(leases.release("workflow-run:k", "v").await.unwrap());
+    assert!(store.remove("k", u64::MAX).await.unwrap());
+    let _: () = redis
+        .del(format!("{}:generation", leases.lease_key("workflow-run:k")))
+        .await
+        .unwrap();
 }
 
 async fn keys_under(prefix: &str) -> Vec<String> {

@@ -1,7 +1,9 @@
 //! Run ownership for one step: a lease whose generation fences everything the step writes.
 
+use crate::store::{RunLease, StoredRun, WorkflowStore};
+use crate::WorkflowError;
 use mastra_durable::engine::WriteFence;
-use mastra_pubsub::{LeaseProvider, PubSubError};
+use mastra_pubsub::LeaseProvider;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -29,30 +31,68 @@ pub(crate) struct Claim {
 
 impl Claim {
     /// Takes the run's lease for `owner`, waiting while another owner holds an unexpired
-    /// one (a crashed owner's lease runs out after its TTL).
-    pub(crate) async fn acquire(
+    /// one (a crashed owner's lease runs out after its TTL), and loads the run once the
+    /// lease is granted: one operation where the store can combine both (one round trip
+    /// on Redis).
+    pub(crate) async fn acquire_loading(
+        store: &dyn WorkflowStore,
         leases: Arc<dyn LeaseProvider>,
         run_id: &str,
         owner: &str,
         ttl: Duration,
-    ) -> Result<Arc<Self>, PubSubError> {
+    ) -> Result<(Arc<Self>, Option<StoredRun>), WorkflowError> {
         let key = lease_key(run_id);
-        let pause = (ttl / 4).clamp(Duration::from_millis(5), Duration::from_millis(100));
         loop {
-            if let Some(lease) = leases.acquire(&key, owner, ttl).await? {
-                return Ok(Arc::new(Self {
-                    leases,
-                    key,
-                    owner: owner.to_owned(),
-                    generation: lease.generation,
-                    ttl,
-                    lost: AtomicBool::new(false),
-                    released: AtomicBool::new(false),
-                    verified_at: Mutex::new(Instant::now()),
-                }));
+            let lease = RunLease {
+                leases: &*leases,
+                key: &key,
+                owner,
+                ttl,
+            };
+            if let Some((lease, record)) = store.claim_and_load(lease, run_id).await? {
+                let claim = Self::held(leases, key, owner, lease.generation, ttl);
+                return Ok((claim, record));
             }
-            tokio::time::sleep(pause).await;
+            tokio::time::sleep(pause(ttl)).await;
         }
+    }
+
+    fn held(
+        leases: Arc<dyn LeaseProvider>,
+        key: String,
+        owner: &str,
+        generation: u64,
+        ttl: Duration,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            leases,
+            key,
+            owner: owner.to_owned(),
+            generation,
+            ttl,
+            lost: AtomicBool::new(false),
+            released: AtomicBool::new(false),
+            verified_at: Mutex::new(Instant::now()),
+        })
+    }
+
+    /// Saves `run` and gives the lease back, in one operation where the store can
+    /// combine both; `false` when the save was refused (a newer owner exists).
+    pub(crate) async fn save_releasing(
+        &self,
+        store: &dyn WorkflowStore,
+        run: &StoredRun,
+    ) -> Result<bool, WorkflowError> {
+        let lease = RunLease {
+            leases: &*self.leases,
+            key: &self.key,
+            owner: &self.owner,
+            ttl: self.ttl,
+        };
+        let saved = store.save_and_release(run, lease).await?;
+        // Released (or not ours any more): a later `release` must not ask again.
+        self.released.store(true, Ordering::SeqCst);
+        Ok(saved)
     }
 
     pub(crate) fn is_lost(&self) -> bool {
@@ -125,4 +165,9 @@ impl WriteFence for Claim {
         }
         true
     }
+}
+
+/// How long to wait before asking again for a lease held by someone else.
+fn pause(ttl: Duration) -> Duration {
+    (ttl / 4).clamp(Duration::from_millis(5), Duration::from_millis(100))
 }

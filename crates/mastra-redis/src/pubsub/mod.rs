@@ -8,7 +8,6 @@ mod groups;
 mod publisher;
 mod replies;
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -16,7 +15,6 @@ use fred::types::Value;
 use mastra_pubsub::{
     Event, GroupSubscription, LeaseProvider, PubSub, PubSubError, PublishOptions, Subscription,
 };
-use tokio::time::Instant;
 
 use crate::error::pubsub_error;
 use crate::{RedisConnection, RedisError, RedisLeases};
@@ -143,15 +141,11 @@ impl PubSub for RedisPubSub {
         create_group(self.connection.client(), &keys, &stream_ttl)
             .await
             .map_err(pubsub_error)?;
-        let member = Member {
-            connection: self.connection.clone(),
-            keys,
-            consumer: uuid::Uuid::new_v4().to_string(),
-            wake,
-            fetched: VecDeque::new(),
-            reclaim_due: false,
-            next_reclaim: Instant::now(),
-        };
+        let reader = self.connection.dedicated().await.map_err(|error| {
+            let retryable = error.is_retryable();
+            PubSubError::backend(error, retryable)
+        })?;
+        let member = Member::new(self.connection.clone(), reader, keys, wake);
         let stream = futures::stream::unfold(member, |mut member| async move {
             let message = member.next().await?;
             Some((message, member))

@@ -14,11 +14,13 @@
 
 pub mod run;
 pub mod workflow;
+pub mod workflow_lease;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use mastra_durable::{InMemoryRunStore, RunStore};
+use mastra_pubsub::{InProcessLeases, LeaseProvider};
 use mastra_workflows::{InMemoryWorkflowStore, WorkflowStore};
 
 /// Opens fresh workflow stores for the [`workflow`] scenarios.
@@ -26,6 +28,19 @@ use mastra_workflows::{InMemoryWorkflowStore, WorkflowStore};
 pub trait WorkflowStoreFactory: Send + Sync {
     /// `handles` (at least 1) handles on one new, empty store.
     async fn open(&self, handles: usize) -> Vec<Arc<dyn WorkflowStore>>;
+
+    /// As [`open`](Self::open), each handle with the run leases a deployment would use
+    /// with it (for the [`workflow_lease`] scenarios). By default one in-process
+    /// [`LeaseProvider`] shared by every handle; a backend that also holds leases gives
+    /// each handle its own (its own connections).
+    async fn open_with_leases(
+        &self,
+        handles: usize,
+    ) -> Vec<(Arc<dyn WorkflowStore>, Arc<dyn LeaseProvider>)> {
+        let leases: Arc<dyn LeaseProvider> = Arc::new(InProcessLeases::new());
+        let stores = self.open(handles).await;
+        stores.into_iter().map(|s| (s, leases.clone())).collect()
+    }
 
     /// Called after each scenario (which leaves its stores empty): checks or removes what
     /// the backend keeps besides the records (nothing, by default).
@@ -80,6 +95,11 @@ macro_rules! workflow_store_suite {
             concurrent_claimants_newest_generation_wins,
             a_superseded_owner_never_overwrites,
             cancel_racing_saves_is_kept,
+        );
+        $crate::__store_tests!($factory; workflow_lease; $crate::WorkflowStoreFactory;
+            claim_and_load_reads_after_the_claim,
+            a_stale_owner_combined_save_is_refused,
+            hand_overs_lose_no_step,
         );
     };
 }

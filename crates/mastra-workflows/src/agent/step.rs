@@ -33,26 +33,26 @@ impl TaskHandler for EventedEngine {
             .get(&run_id)
             .map(|(_, abort)| abort.clone())
             .unwrap_or_default();
-        // Listen before loading the state, so that no abort request slips in between. The
-        // subscription and the claim are independent: both are asked for at once (one
-        // round trip instead of two before the state is loaded).
-        let leases = self.inner.leases.clone();
-        let (listener, claim) = tokio::join!(
-            ctx.abort_listener(&run_id, abort.clone()),
-            Claim::acquire(leases, &run_id, owner, self.inner.lease_ttl),
-        );
+        // Listen before loading the state, so that no abort request slips in between
+        // (the request is stored before it is published). Consecutive steps of a run
+        // mostly find the previous step's subscription kept, so this costs no round trip.
+        let listener = ctx.abort_listener(&run_id, abort.clone()).await;
         // The previous step's listener, if kept, is not needed any more.
         self.drop_kept_listener(&run_id);
-        let claim = claim?;
-        let mut listener: Listener = match listener {
-            Ok(listener) => Box::pin(listener),
-            Err(error) => {
-                claim.release().await;
-                return Err(error.into());
-            }
-        };
+        let mut listener: Listener = Box::pin(listener?);
+        // The claim and the state are asked for together (one round trip where the store
+        // also holds the leases).
+        let leases = self.inner.leases.clone();
+        let (claim, record) = Claim::acquire_loading(
+            &*self.inner.store,
+            leases,
+            &run_id,
+            owner,
+            self.inner.lease_ttl,
+        )
+        .await?;
         let result = tokio::select! {
-            result = self.step_claimed(&ctx, &task, attempt, &claim, abort) => result,
+            result = self.step_claimed(&ctx, &task, attempt, &claim, record, abort) => result,
             () = &mut listener => Ok(Taken::Ended),
         };
         lock(&self.inner.executing).remove(&run_id);
@@ -73,11 +73,12 @@ impl EventedEngine {
         task: &Task,
         attempt: u32,
         claim: &Arc<Claim>,
+        record: Option<StoredRun>,
         abort: AbortSignal,
     ) -> Result<Taken, WorkflowError> {
         let store = &self.inner.store;
         let run_id = &task.run_id;
-        let Some(record) = store.load(run_id).await? else {
+        let Some(record) = record else {
             return Ok(Taken::Ended); // finished meanwhile: a duplicate message
         };
         // A message whose step is done is a duplicate, unless it was redelivered: then its
@@ -143,11 +144,11 @@ impl EventedEngine {
             StepProgress::Continue => {
                 let state = executor.into_state();
                 next.data = serde_json::to_string(&Checkpoint { state, log_len })?;
-                if !store.save(&next).await? {
+                // Free the run with its checkpoint (one round trip where the store also holds
+                // the leases), before queueing its next step, so that step finds it free.
+                if !claim.save_releasing(&**store, &next).await? {
                     return Err(superseded(run_id));
                 }
-                // Free the run before queueing its next step, so that step finds it free.
-                claim.release().await;
                 self.enqueue(&Task::new(next.workflow_id, run_id.clone(), next.step))
                     .await?;
                 return Ok(Taken::Queued);

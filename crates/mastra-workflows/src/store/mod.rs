@@ -7,8 +7,10 @@ pub use memory::InMemoryWorkflowStore;
 
 use crate::WorkflowError;
 use async_trait::async_trait;
+use mastra_pubsub::{Lease, LeaseProvider};
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::time::Duration;
 
 /// Whether a stored run is waiting for its next step or for a person.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,6 +43,17 @@ pub struct StoredRun {
     pub data: String,
 }
 
+/// A run's ownership lease, as [`WorkflowStore::claim_and_load`] and
+/// [`WorkflowStore::save_and_release`] take it: a store of the same backend as `leases`
+/// may fold the lease operation into its own read or write.
+#[derive(Debug, Clone, Copy)]
+pub struct RunLease<'a> {
+    pub leases: &'a dyn LeaseProvider,
+    pub key: &'a str,
+    pub owner: &'a str,
+    pub ttl: Duration,
+}
+
 /// Stores runs by id. Writes are fenced: a writer whose generation is older than the
 /// stored one is refused, so a superseded executor cannot overwrite its successor's work.
 #[async_trait]
@@ -67,4 +80,62 @@ pub trait WorkflowStore: Send + Sync + fmt::Debug {
 
     /// Every stored run's id.
     async fn list(&self) -> Result<Vec<String>, WorkflowError>;
+
+    /// Claims `lease` and, once it is granted, loads `run_id` (read after the claim, so it
+    /// sees every write of the previous owner). `None` when another owner holds the lease.
+    /// By default two calls; a backend that also holds the leases does both at once.
+    async fn claim_and_load(
+        &self,
+        lease: RunLease<'_>,
+        run_id: &str,
+    ) -> Result<Option<(Lease, Option<StoredRun>)>, WorkflowError> {
+        claim_then_load(self, lease, run_id).await
+    }
+
+    /// [`save`](Self::save)s `run`, then gives `lease` back whatever the save's answer (a
+    /// refused writer owns nothing any more; releasing a lease held by someone else does
+    /// nothing). `Ok` means the lease is released (or not held); after an error it may
+    /// still be held. By default two calls; a backend that also holds the leases does
+    /// both at once, in this order.
+    async fn save_and_release(
+        &self,
+        run: &StoredRun,
+        lease: RunLease<'_>,
+    ) -> Result<bool, WorkflowError> {
+        save_then_release(self, run, lease).await
+    }
+}
+
+/// [`WorkflowStore::claim_and_load`] as two calls: the lease, then the load (the default,
+/// and what a backend falls back to for leases it does not hold).
+pub async fn claim_then_load<S: WorkflowStore + ?Sized>(
+    store: &S,
+    lease: RunLease<'_>,
+    run_id: &str,
+) -> Result<Option<(Lease, Option<StoredRun>)>, WorkflowError> {
+    let RunLease {
+        leases,
+        key,
+        owner,
+        ttl,
+    } = lease;
+    let Some(granted) = leases.acquire(key, owner, ttl).await? else {
+        return Ok(None);
+    };
+    Ok(Some((granted, store.load(run_id).await?)))
+}
+
+/// [`WorkflowStore::save_and_release`] as two calls: the save, then the release (the
+/// default, and what a backend falls back to for leases it does not hold).
+pub async fn save_then_release<S: WorkflowStore + ?Sized>(
+    store: &S,
+    run: &StoredRun,
+    lease: RunLease<'_>,
+) -> Result<bool, WorkflowError> {
+    let saved = store.save(run).await?;
+    if let Err(error) = lease.leases.release(lease.key, lease.owner).await {
+        // It expires by itself; the next owner waits for it at worst.
+        tracing::warn!(key = %lease.key, %error, "cannot release the run lease");
+    }
+    Ok(saved)
 }

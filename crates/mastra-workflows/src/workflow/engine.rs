@@ -215,9 +215,10 @@ impl WorkflowEngine {
         task: &Task,
         attempt: u32,
         claim: &Claim,
+        record: Option<StoredRun>,
     ) -> Result<(), WorkflowError> {
         let store = &self.inner.store;
-        let Some(record) = store.load(&task.run_id).await? else {
+        let Some(record) = record else {
             return Ok(());
         };
         let redelivered = attempt > 1 && record.step > task.step;
@@ -266,12 +267,11 @@ impl WorkflowEngine {
             next.phase = RunPhase::Finished;
         }
         next.data = serde_json::to_string(&progress)?;
-        if !store.save(&next).await? {
+        if !claim.save_releasing(&**store, &next).await? {
             return Err(WorkflowError::Superseded {
                 run_id: task.run_id.clone(),
             });
         }
-        claim.release().await;
         let event = match (ended, failed) {
             (false, _) => Task::new(next.workflow_id, next.run_id, next.step).to_event()?,
             (true, failed) => {
@@ -294,9 +294,16 @@ impl TaskHandler for WorkflowEngine {
             .nodes(&task.workflow_id)
             .ok_or_else(|| WorkflowError::UnknownWorkflow(task.workflow_id.clone()))?;
         let leases = self.inner.leases.clone();
-        let claim = Claim::acquire(leases, &task.run_id, owner, self.inner.lease_ttl).await?;
+        let (claim, record) = Claim::acquire_loading(
+            &*self.inner.store,
+            leases,
+            &task.run_id,
+            owner,
+            self.inner.lease_ttl,
+        )
+        .await?;
         let result = tokio::select! {
-            result = self.take_step(&nodes, &task, attempt, &claim) => result,
+            result = self.take_step(&nodes, &task, attempt, &claim, record) => result,
             () = claim.clone().heartbeat() => Err(WorkflowError::Superseded { run_id: task.run_id.clone() }),
         };
         if !claim.is_lost() {
