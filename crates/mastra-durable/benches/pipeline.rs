@@ -1,5 +1,7 @@
 //! Throughput of the durable pipeline, in memory: publish -> log -> live observers, and
-//! replay from the log.
+//! replay from the log. `publish_log_observe_pipelined` runs the first through the
+//! pipelined writer (queued sends, one batch append per wake-up, flushed at the end), to
+//! see what it costs where an append is cheap: whether in-memory logs should pipeline.
 //!
 //! Run with `cargo bench -p mastra-durable --bench pipeline`.
 
@@ -40,11 +42,24 @@ async fn one_batch(
     let (producer_side, producer_topic) = (caching.clone(), topic.to_owned());
     let started = Instant::now();
     let producer = tokio::spawn(async move {
-        for event in events {
-            producer_side
-                .publish_event(&producer_topic, event, PublishOptions::default())
-                .await
-                .expect("publish");
+        match producer_side.sender(&producer_topic) {
+            Some(sender) => {
+                for event in events {
+                    sender
+                        .send(event, PublishOptions::default())
+                        .await
+                        .expect("send");
+                }
+                sender.flush().await.expect("flush");
+            }
+            None => {
+                for event in events {
+                    producer_side
+                        .publish_event(&producer_topic, event, PublishOptions::default())
+                        .await
+                        .expect("publish");
+                }
+            }
         }
     });
     producer.await.expect("producer");
@@ -57,9 +72,21 @@ async fn one_batch(
 }
 
 fn publish_to_one_observer(c: &mut Criterion) {
+    publish_to_one_observer_with(c, support::in_memory(10_000), "publish_log_observe");
+}
+
+fn publish_to_one_observer_pipelined(c: &mut Criterion) {
+    let caching = support::in_memory_pipelined(10_000);
+    publish_to_one_observer_with(c, caching, "publish_log_observe_pipelined");
+}
+
+fn publish_to_one_observer_with(
+    c: &mut Criterion,
+    caching: mastra_durable::CachingPubSub,
+    name: &str,
+) {
     let runtime = support::runtime();
-    let caching = support::in_memory(10_000);
-    let mut group = c.benchmark_group("publish_log_observe");
+    let mut group = c.benchmark_group(name);
     group.throughput(Throughput::Elements(BATCH));
     for payload in [100usize, 1_024] {
         group.bench_with_input(
@@ -145,5 +172,11 @@ fn replay(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, publish_to_one_observer, fan_out, replay);
+criterion_group!(
+    benches,
+    publish_to_one_observer,
+    publish_to_one_observer_pipelined,
+    fan_out,
+    replay
+);
 criterion_main!(benches);

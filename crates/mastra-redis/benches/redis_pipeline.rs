@@ -3,6 +3,11 @@
 //! the ceiling, `redis-benchmark` on the same server (one connection, then 50) and the
 //! same script awaited one at a time through fred (the client's own ceiling).
 //!
+//! The `publish_to_observer` and `producer_only` rows take the path a durable agent takes
+//! on Redis: pipelined appends (a `TopicSender` queues each event, one batch append per
+//! round trip), with a flush at the end. The `*_awaited` rows await each event's own
+//! append (`Pipelining::Off`, the path before pipelining), for comparison.
+//!
 //! Needs the Redis at `REDIS_URL` (default 127.0.0.1:6379) and `redis-benchmark` on the
 //! `PATH`. Run with `cargo bench -p mastra-redis --bench redis_pipeline`.
 
@@ -13,7 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use mastra_durable::{CachingPubSub, ObserveOptions};
+use mastra_durable::{CachingOptions, CachingPubSub, ObserveOptions, Pipelining};
 use mastra_pubsub::{Event, EventType, PubSub, PublishOptions};
 use mastra_redis::{RedisConfig, RedisConnection, RedisPubSub, RedisServerCache};
 use serde_json::json;
@@ -35,7 +40,7 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-async fn caching() -> CachingPubSub {
+async fn caching(pipelining: Pipelining) -> CachingPubSub {
     let id = uuid::Uuid::new_v4().simple().to_string();
     let config = RedisConfig::new(redis_url())
         .with_key_prefix(format!("mastra-bench:{id}:cache:"))
@@ -45,10 +50,44 @@ async fn caching() -> CachingPubSub {
         .await
         .expect("the benchmark needs a running Redis");
     let pubsub = RedisPubSub::new(connection.clone()).await.unwrap();
-    CachingPubSub::new(
+    CachingPubSub::with_options(
         Arc::new(pubsub),
         Arc::new(RedisServerCache::new(connection)),
+        CachingOptions::default().with_pipelining(pipelining),
     )
+}
+
+/// Hands `count` events and a `finish` over, as a durable run does: queued on a pipelined
+/// pubsub (then flushed), awaited one by one otherwise.
+async fn produce(caching: &CachingPubSub, topic: &str, run: &str, payload: usize, count: u64) {
+    let finish = Event::new(EventType::Finish, run, json!({}));
+    match caching.sender(topic) {
+        Some(sender) => {
+            for n in 0..count {
+                sender
+                    .send(event(run, payload, n), PublishOptions::default())
+                    .await
+                    .unwrap();
+            }
+            sender
+                .send(finish, PublishOptions::default())
+                .await
+                .unwrap();
+            sender.flush().await.unwrap();
+        }
+        None => {
+            for n in 0..count {
+                caching
+                    .publish_event(topic, event(run, payload, n), PublishOptions::default())
+                    .await
+                    .unwrap();
+            }
+            caching
+                .publish_event(topic, finish, PublishOptions::default())
+                .await
+                .unwrap();
+        }
+    }
 }
 
 fn event(run: &str, payload: usize, n: u64) -> Event {
@@ -74,17 +113,7 @@ async fn publish_to_observer(caching: &CachingPubSub, payload: usize, count: u64
         }
         seen
     });
-    for n in 0..count {
-        caching
-            .publish_event(&topic, event(&run, payload, n), PublishOptions::default())
-            .await
-            .unwrap();
-    }
-    let finish = Event::new(EventType::Finish, run.as_str(), json!({}));
-    caching
-        .publish_event(&topic, finish, PublishOptions::default())
-        .await
-        .unwrap();
+    produce(caching, &topic, &run, payload, count).await;
     assert_eq!(reader.await.unwrap(), count + 1);
     let elapsed = started.elapsed();
     caching.clear_topic(&topic).await.unwrap();
@@ -92,9 +121,21 @@ async fn publish_to_observer(caching: &CachingPubSub, payload: usize, count: u64
 }
 
 fn pipeline(c: &mut Criterion) {
+    pipeline_with(c, Pipelining::On, "redis_pipeline/publish_to_observer");
+}
+
+fn pipeline_awaited(c: &mut Criterion) {
+    pipeline_with(
+        c,
+        Pipelining::Off,
+        "redis_pipeline/publish_to_observer_awaited",
+    );
+}
+
+fn pipeline_with(c: &mut Criterion, pipelining: Pipelining, name: &str) {
     let runtime = runtime();
-    let caching = runtime.block_on(caching());
-    let mut group = c.benchmark_group("redis_pipeline/publish_to_observer");
+    let caching = runtime.block_on(caching(pipelining));
+    let mut group = c.benchmark_group(name);
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(8));
     group.throughput(Throughput::Elements(EVENTS + 1));
@@ -119,12 +160,21 @@ fn pipeline(c: &mut Criterion) {
     group.finish();
 }
 
-/// The producer side alone: `publish_event` (log append, then queued publish) with no
-/// observer, to separate the producer's cost from the observer's.
+/// The producer side alone (pipelined: queued sends, then a flush), with no observer, to
+/// separate the producer's cost from the observer's.
 fn producer(c: &mut Criterion) {
+    producer_with(c, Pipelining::On, "redis_pipeline/producer_only");
+}
+
+/// The same, each event awaiting its own append (log append, then queued publish).
+fn producer_awaited(c: &mut Criterion) {
+    producer_with(c, Pipelining::Off, "redis_pipeline/producer_only_awaited");
+}
+
+fn producer_with(c: &mut Criterion, pipelining: Pipelining, name: &str) {
     let runtime = runtime();
-    let caching = runtime.block_on(caching());
-    let mut group = c.benchmark_group("redis_pipeline/producer_only");
+    let caching = runtime.block_on(caching(pipelining));
+    let mut group = c.benchmark_group(name);
     group.sample_size(10);
     group.throughput(Throughput::Elements(EVENTS));
     group.bench_function("100", |b| {
@@ -136,12 +186,7 @@ fn producer(c: &mut Criterion) {
                     let run = uuid::Uuid::new_v4().to_string();
                     let topic = format!("agent.stream.{run}");
                     let started = Instant::now();
-                    for n in 0..EVENTS {
-                        caching
-                            .publish_event(&topic, event(&run, 100, n), PublishOptions::default())
-                            .await
-                            .unwrap();
-                    }
+                    produce(&caching, &topic, &run, 100, EVENTS - 1).await;
                     caching.inner().flush().await.unwrap();
                     total += started.elapsed();
                     caching.clear_topic(&topic).await.unwrap();
@@ -155,22 +200,10 @@ fn producer(c: &mut Criterion) {
 
 fn replay(c: &mut Criterion) {
     let runtime = runtime();
-    let caching = runtime.block_on(caching());
+    let caching = runtime.block_on(caching(Pipelining::Auto));
     let run = uuid::Uuid::new_v4().to_string();
     let topic = format!("agent.stream.{run}");
-    runtime.block_on(async {
-        for n in 0..REPLAYED - 1 {
-            caching
-                .publish_event(&topic, event(&run, 20, n), PublishOptions::default())
-                .await
-                .unwrap();
-        }
-        let finish = Event::new(EventType::Finish, run.as_str(), json!({}));
-        caching
-            .publish_event(&topic, finish, PublishOptions::default())
-            .await
-            .unwrap();
-    });
+    runtime.block_on(produce(&caching, &topic, &run, 20, REPLAYED - 1));
     let mut group = c.benchmark_group("redis_pipeline/replay");
     group.sample_size(10);
     group.throughput(Throughput::Elements(REPLAYED));
@@ -303,5 +336,14 @@ fn ceiling(_: &mut Criterion) {
         .output();
 }
 
-criterion_group!(benches, ceiling, fred_ceiling, producer, pipeline, replay);
+criterion_group!(
+    benches,
+    ceiling,
+    fred_ceiling,
+    producer,
+    producer_awaited,
+    pipeline,
+    pipeline_awaited,
+    replay
+);
 criterion_main!(benches);

@@ -25,6 +25,19 @@ pub(crate) fn in_memory_with_cache(max_keys: u64) -> (CachingPubSub, InMemorySer
     (caching, cache)
 }
 
+/// A caching pubsub over the in-memory backends with pipelined appends (not their default).
+pub(crate) fn in_memory_pipelined(max_keys: u64) -> CachingPubSub {
+    let cache = InMemoryServerCache::with_options(
+        InMemoryServerCacheOptions::default().with_max_keys(max_keys),
+    );
+    let options = mastra_durable::CachingOptions::default().pipelined();
+    CachingPubSub::with_options(
+        Arc::new(EventEmitterPubSub::new()),
+        Arc::new(cache),
+        options,
+    )
+}
+
 /// A chunk whose `data` serializes to exactly `payload_bytes` bytes (at least 12).
 pub(crate) fn chunk_with_payload(run_id: &str, payload_bytes: usize) -> Event {
     // `{"text":""}` is 11 bytes of JSON around the text.
