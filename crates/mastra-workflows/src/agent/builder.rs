@@ -97,6 +97,7 @@ impl EventedEngineBuilder {
                 local: Default::default(),
                 executing: Default::default(),
                 listeners: Default::default(),
+                checkpoints: Default::default(),
             }),
         }
     }

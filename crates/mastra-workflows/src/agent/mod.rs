@@ -5,6 +5,7 @@
 
 mod builder;
 mod callbacks;
+mod checkpoints;
 mod control;
 mod recovery;
 mod step;
@@ -60,6 +61,8 @@ struct Inner {
     executing: Mutex<HashMap<String, AbortSignal>>,
     /// Control-topic listeners kept for the next step of their run.
     listeners: control::KeptListeners,
+    /// Checkpoints saved here, kept decoded for the run's next step.
+    checkpoints: checkpoints::Checkpoints,
 }
 
 impl fmt::Debug for EventedEngine {

@@ -90,7 +90,9 @@ impl EventedEngine {
         }
         let step = record.step;
         let mut record = record;
-        let checkpoint: Checkpoint = serde_json::from_str(&std::mem::take(&mut record.data))?;
+        let data = std::mem::take(&mut record.data);
+        let checkpoint = self.inner.checkpoints.decode(run_id, &data)?;
+        drop(data);
         if claim.generation > record.generation + 1 {
             // Someone claimed the run since its last checkpoint and may have started this
             // step: fence them out, then tell observers that their output is void.
@@ -143,12 +145,16 @@ impl EventedEngine {
         match progress {
             StepProgress::Continue => {
                 let state = executor.into_state();
-                next.data = serde_json::to_string(&Checkpoint { state, log_len })?;
+                let checkpoint = Checkpoint { state, log_len };
+                next.data = serde_json::to_string(&checkpoint)?;
                 // Free the run with its checkpoint (one round trip where the store also holds
                 // the leases), before queueing its next step, so that step finds it free.
                 if !claim.save_releasing(&**store, &next).await? {
                     return Err(superseded(run_id));
                 }
+                // Kept before the next step is queued, so that it finds it here.
+                let data = std::mem::take(&mut next.data);
+                self.inner.checkpoints.keep(run_id, data, checkpoint);
                 self.enqueue(&Task::new(next.workflow_id, run_id.clone(), next.step))
                     .await?;
                 return Ok(Taken::Queued);
@@ -183,6 +189,7 @@ impl EventedEngine {
 
     async fn forget(&self, run_id: &str, generation: u64) -> Result<(), WorkflowError> {
         lock(&self.inner.local).remove(run_id);
+        self.inner.checkpoints.forget(run_id);
         self.inner.store.remove(run_id, generation).await?;
         Ok(())
     }

@@ -22,7 +22,6 @@ use fred::error::Error as FredError;
 use fred::interfaces::ClientLike;
 use fred::types::{CustomCommand, Value};
 use mastra_pubsub::{Event, GroupMessage};
-use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use super::fanout::{Item, Reader};
@@ -73,7 +72,6 @@ pub(crate) async fn create_group(
 }
 
 /// One member of a group.
-#[derive(Debug)]
 pub(crate) struct Member {
     connection: RedisConnection,
     /// This member's own connection, for its blocking reads.
@@ -83,9 +81,20 @@ pub(crate) struct Member {
     wake: Reader,
     fetched: VecDeque<(String, Event)>,
     /// The blocking read in progress, if any (kept across calls: never abandoned).
-    reading: Option<oneshot::Receiver<read::Outcome>>,
+    reading: Option<read::Reading>,
     reclaim_due: bool,
     next_reclaim: Instant,
+}
+
+impl std::fmt::Debug for Member {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Member")
+            .field("keys", &self.keys)
+            .field("consumer", &self.consumer)
+            .field("fetched", &self.fetched.len())
+            .field("reading", &self.reading.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Member {
@@ -125,19 +134,17 @@ impl Member {
                 None => self.reading.insert(self.start_read()),
             };
             tokio::select! {
-                outcome = reading => {
+                outcome = reading.as_mut() => {
                     self.reading = None;
                     match outcome {
-                        Ok(Ok(entries)) => {
+                        Ok(entries) => {
                             failures = 0;
                             self.take(entries).await;
                         }
-                        Ok(Err(error)) => {
+                        Err(error) => {
                             failures = failures.saturating_add(1);
                             self.failed(&error, failures).await;
                         }
-                        // The read's task was cancelled: the runtime is shutting down.
-                        Err(_) => return None,
                     }
                 }
                 item = self.wake.recv() => match item? {
@@ -150,15 +157,10 @@ impl Member {
         }
     }
 
-    fn start_read(&self) -> oneshot::Receiver<read::Outcome> {
+    fn start_read(&self) -> read::Reading {
         let block = POLL.min(self.connection.config().command_timeout / 2);
-        read::start(
-            self.reader.clone(),
-            self.connection.clone(),
-            self.keys.clone(),
-            self.consumer.clone(),
-            block,
-        )
+        let (keys, consumer) = (self.keys.clone(), self.consumer.clone());
+        read::start(self.reader.clone(), keys, consumer, block)
     }
 
     /// Queues what a read got; entries nobody can decode are acknowledged, so that they
@@ -231,13 +233,19 @@ impl Drop for Member {
         // Messages fetched but never handed out go back to the group.
         let ids: Vec<String> = self.fetched.drain(..).map(|(id, _)| id).collect();
         release_later(&self.connection, &self.keys, &self.consumer, ids);
-        // A read in progress releases what it takes and closes the connection itself.
-        if self.reading.is_none() {
-            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-                let reader = self.reader.clone();
-                runtime.spawn(async move {
-                    let _ = reader.quit().await;
-                });
+        let reader = self.reader.clone();
+        match self.reading.take() {
+            // It releases what it takes, then closes the connection.
+            Some(reading) => {
+                let (keys, consumer) = (self.keys.clone(), self.consumer.clone());
+                read::finish_abandoned(reading, reader, self.connection.clone(), keys, consumer);
+            }
+            None => {
+                if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                    runtime.spawn(async move {
+                        let _ = reader.quit().await;
+                    });
+                }
             }
         }
     }

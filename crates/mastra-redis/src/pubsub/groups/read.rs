@@ -1,17 +1,18 @@
 //! A member's reads. New messages: `XREADGROUP ... BLOCK` on the member's own connection,
 //! so Redis hands each new entry to exactly one idle member, the moment it is added (no
-//! wake-up round, no read by every idle member). The read runs in a task of its own, so
-//! a member that stops waiting for it (a wake-up to reclaim, or the member dropped) never
-//! loses what it took: a dropped member's task releases it for the group. Reclaim of
+//! wake-up round, no read by every idle member). A read in progress is kept by its member
+//! across wake-ups (never abandoned while the member lives), and finished by a task of its
+//! own when the member is dropped, which releases what it took for the group. Reclaim of
 //! released or abandoned messages (`XAUTOCLAIM`) runs on the shared pool.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use fred::clients::Client;
 use fred::error::Error as FredError;
 use fred::interfaces::ClientLike;
 use fred::types::Value;
-use tokio::sync::oneshot;
 
 use super::{command, settle, GroupKeys, BATCH};
 use crate::pubsub::replies::{array, read_entries};
@@ -20,32 +21,34 @@ use crate::RedisConnection;
 /// Stream entries as read: id and fields.
 pub(super) type Entries = Vec<(String, Value)>;
 
-/// What one blocking read got (nothing when it timed out).
-pub(super) type Outcome = Result<Entries, FredError>;
+/// A blocking read in progress; the member polls it in place (no task in between).
+pub(super) type Reading = Pin<Box<dyn Future<Output = Result<Entries, FredError>> + Send>>;
 
-/// Starts one blocking read of new messages for `consumer`, for `block` at most, on
-/// `reader` (the member's connection); its outcome arrives on the returned receiver. If
-/// the receiver is gone by then (the member was dropped), what the read took is released
-/// and the member's connection closed.
-pub(super) fn start(
+/// A blocking read of new messages for `consumer`, for `block` at most, on `reader`
+/// (the member's connection).
+pub(super) fn start(reader: Client, keys: GroupKeys, consumer: String, block: Duration) -> Reading {
+    Box::pin(async move { read(&reader, &keys, &consumer, block).await })
+}
+
+/// Lets a read that its member abandoned (the member was dropped) finish in a task of
+/// its own: what it took is released for the group, then the member's connection closes.
+pub(super) fn finish_abandoned(
+    reading: Reading,
     reader: Client,
     connection: RedisConnection,
     keys: GroupKeys,
     consumer: String,
-    block: Duration,
-) -> oneshot::Receiver<Outcome> {
-    let (done, outcome) = oneshot::channel();
-    tokio::spawn(async move {
-        let result = read(&reader, &keys, &consumer, block).await;
-        if let Err(orphaned) = done.send(result) {
-            if let Ok(entries) = orphaned {
-                let ids = entries.into_iter().map(|(id, _)| id).collect();
-                let _ = settle::release(&connection, &keys, &consumer, ids).await;
-            }
-            let _ = reader.quit().await;
+) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    runtime.spawn(async move {
+        if let Ok(entries) = reading.await {
+            let ids = entries.into_iter().map(|(id, _)| id).collect();
+            let _ = settle::release(&connection, &keys, &consumer, ids).await;
         }
+        let _ = reader.quit().await;
     });
-    outcome
 }
 
 async fn read(
