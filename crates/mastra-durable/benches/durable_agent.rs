@@ -12,7 +12,9 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use mastra_core::StreamOptions;
 use mastra_durable::agent::RunChannel;
 use mastra_durable::agent_stream_topic;
-use support::agents::{durable_agent, durable_agent_keeping_logs, plain_agent, TEXT_DELTAS};
+use support::agents::{
+    durable_agent, durable_agent_keeping_logs, durable_agent_pipelined, plain_agent, TEXT_DELTAS,
+};
 
 fn durable_vs_plain(c: &mut Criterion) {
     // One thread: wall time is CPU time, and the two paths are compared on equal terms.
@@ -22,6 +24,7 @@ fn durable_vs_plain(c: &mut Criterion) {
         .expect("runtime");
     let plain = plain_agent();
     let durable = rt.block_on(async { durable_agent(20_000) });
+    let pipelined = rt.block_on(async { durable_agent_pipelined(20_000) });
 
     let chunks = rt.block_on(async {
         let out = plain
@@ -44,6 +47,15 @@ fn durable_vs_plain(c: &mut Criterion) {
     group.bench_function("durable_agent_in_memory", |b| {
         b.to_async(&rt).iter(|| async {
             durable
+                .generate("go", StreamOptions::new())
+                .await
+                .expect("run")
+        })
+    });
+    // Not the in-memory default: what pipelining would cost (or save) here.
+    group.bench_function("durable_agent_in_memory_pipelined", |b| {
+        b.to_async(&rt).iter(|| async {
+            pipelined
                 .generate("go", StreamOptions::new())
                 .await
                 .expect("run")

@@ -85,6 +85,20 @@ pub(crate) fn durable_agent(max_keys: u64) -> DurableAgent {
         .build()
 }
 
+/// [`durable_agent`] with pipelined log appends (not the in-memory default), to measure
+/// what the writer's task hop costs where an append is cheap.
+pub(crate) fn durable_agent_pipelined(max_keys: u64) -> DurableAgent {
+    let cache = InMemoryServerCache::with_options(
+        InMemoryServerCacheOptions::default().with_max_keys(max_keys),
+    );
+    create_durable_agent(plain_agent())
+        .pubsub(Arc::new(EventEmitterPubSub::new()))
+        .cache(Arc::new(cache))
+        .cleanup_timeout(std::time::Duration::from_millis(1))
+        .pipelining(mastra_durable::Pipelining::On)
+        .build()
+}
+
 /// The same durable agent with the default cleanup timeout (its logs outlive the run).
 pub(crate) fn durable_agent_keeping_logs() -> DurableAgent {
     create_durable_agent(plain_agent())

@@ -4,7 +4,7 @@ use super::channel::RunChannel;
 use super::{DurableAgent, DurableInner};
 use crate::engine::{ExecutionEngine, LocalEngine, RunContext};
 use crate::store::{InMemoryRunStore, RunStore};
-use crate::CachingPubSub;
+use crate::{CachingOptions, CachingPubSub, Pipelining};
 use mastra_cache::{InMemoryServerCache, ServerCache};
 use mastra_core::Agent;
 use mastra_pubsub::{EventEmitterPubSub, PubSub};
@@ -30,6 +30,7 @@ pub fn create_durable_agent(agent: Agent) -> DurableAgentBuilder {
         max_steps: None,
         cleanup_timeout: DEFAULT_CLEANUP_TIMEOUT,
         observe_idle_timeout: None,
+        pipelining: Pipelining::Auto,
     }
 }
 
@@ -53,6 +54,7 @@ pub struct DurableAgentBuilder {
     max_steps: Option<Option<u32>>,
     cleanup_timeout: Duration,
     observe_idle_timeout: Option<Duration>,
+    pipelining: Pipelining,
 }
 
 impl fmt::Debug for DurableAgentBuilder {
@@ -149,6 +151,13 @@ impl DurableAgentBuilder {
         self
     }
 
+    /// Whether the run log's appends are pipelined ([`Pipelining::Auto`]: as the cache
+    /// prefers, on for Redis, off in memory).
+    pub fn pipelining(mut self, pipelining: Pipelining) -> Self {
+        self.pipelining = pipelining;
+        self
+    }
+
     /// The durable agent, on in-process defaults for whatever was not set.
     pub fn build(self) -> DurableAgent {
         self.build_with(&Defaults::in_process())
@@ -156,12 +165,17 @@ impl DurableAgentBuilder {
 
     pub(crate) fn build_with(self, defaults: &Defaults) -> DurableAgent {
         let pubsub = self.pubsub.unwrap_or_else(|| defaults.pubsub.clone());
+        let options = CachingOptions::default().with_pipelining(self.pipelining);
         let channel = match self.cache {
             CacheChoice::Disabled => RunChannel::LiveOnly(pubsub),
-            CacheChoice::Own(cache) => RunChannel::Logged(CachingPubSub::new(pubsub, cache)),
-            CacheChoice::Inherit => {
-                RunChannel::Logged(CachingPubSub::new(pubsub, defaults.cache.clone()))
+            CacheChoice::Own(cache) => {
+                RunChannel::Logged(CachingPubSub::with_options(pubsub, cache, options))
             }
+            CacheChoice::Inherit => RunChannel::Logged(CachingPubSub::with_options(
+                pubsub,
+                defaults.cache.clone(),
+                options,
+            )),
         };
         let id = self.id.unwrap_or_else(|| self.agent.id().to_owned());
         let name = self.name.unwrap_or_else(|| match id == self.agent.id() {
