@@ -295,3 +295,34 @@ async fn the_sink_index_is_exact_after_every_step() {
     }
     assert!(steps >= 2, "the demo's weather answer takes a tool step");
 }
+
+#[tokio::test]
+async fn a_pipelined_pause_is_stored_before_readers_see_it_and_continues_in_order() {
+    // A slow log makes a reader see the pause late, never early: the state comes first.
+    let cache = FlakyCache::slow(Duration::from_millis(2));
+    let runs = Counter::default();
+    let model = mastra_core::scripted::ScriptedModel::new(vec![
+        mastra_core::scripted::ScriptedResponse::new().tool_call("pay", json!({"amount": 5})),
+        mastra_core::scripted::ScriptedResponse::text("Paid 5."),
+    ]);
+    let agent = mastra_core::Agent::builder("payer", model)
+        .tool(pay_tool(runs.clone()))
+        .build();
+    let durable = create_durable_agent(agent).cache(cache).build();
+    let mut stream = durable.stream("pay 5", StreamOptions::new()).await.unwrap();
+    let run_id = stream.run_id().to_owned();
+    read_until(&mut stream, "tool-call-approval").await;
+    // The reader sees the announcement: the paused state must be there already.
+    assert!(durable.paused_state(&run_id).await.unwrap().is_some());
+    let mut events = durable.observe(&run_id, 0).await.unwrap();
+    events_until(&mut events, "suspended").await;
+    let resumed = durable.approve_tool_call(&run_id, "call_0").await.unwrap();
+    let chunks = read_chunks(resumed).await;
+    assert_eq!(finish_of(&chunks).output.text.as_deref(), Some("Paid 5."));
+    assert_eq!(runs.get(), 1);
+    let log = log_of(&durable, &run_id).await;
+    assert_contiguous(&log, 0);
+    assert_eq!(terminal_count(&log), 1);
+    let read = read_chunks(stream).await;
+    assert_eq!(kinds(&read).last().map(String::as_str), Some("finish"));
+}
