@@ -1,5 +1,6 @@
 //! The `PubSub` contract every transport implements (in-process here, Redis in its own crate).
 
+use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 
@@ -65,6 +66,13 @@ pub trait PubSub: Send + Sync + fmt::Debug {
     fn lease_provider(&self) -> Option<Arc<dyn LeaseProvider>> {
         None
     }
+
+    /// The transport itself, for a store of the same backend that can queue a message in
+    /// the same operation as its own write (one round trip instead of two). `None` by
+    /// default: the message is then always published on its own.
+    fn as_any(&self) -> Option<&dyn Any> {
+        None
+    }
 }
 
 #[async_trait]
@@ -100,5 +108,9 @@ impl<T: PubSub + ?Sized> PubSub for Arc<T> {
 
     fn lease_provider(&self) -> Option<Arc<dyn LeaseProvider>> {
         (**self).lease_provider()
+    }
+
+    fn as_any(&self) -> Option<&dyn Any> {
+        (**self).as_any()
     }
 }

@@ -65,6 +65,7 @@ pub mod protocol;
 mod pubsub;
 mod run_store;
 mod scripts;
+mod workflow_enqueue;
 mod workflow_lease;
 mod workflow_store;
 

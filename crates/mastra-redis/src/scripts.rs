@@ -158,7 +158,7 @@ return 0
 
 /// Exact `a <= b` for two generations written as canonical decimal strings (u64 does not
 /// fit a Lua number without loss). Prepended to the workflow-store scripts.
-const GENERATION_LE: &str = r#"
+pub(crate) const GENERATION_LE: &str = r#"
 local function le(a, b)
   if #a ~= #b then return #a < #b end
   return a <= b
@@ -354,6 +354,7 @@ pub(crate) struct Scripts {
     pub(crate) workflow_remove: LuaScript,
     pub(crate) workflow_claim_load: LuaScript,
     pub(crate) workflow_save_release: LuaScript,
+    pub(crate) workflow_save_release_enqueue: LuaScript,
     pub(crate) run_save: LuaScript,
     pub(crate) run_take: LuaScript,
     pub(crate) run_delete: LuaScript,
@@ -377,6 +378,10 @@ impl Scripts {
             workflow_remove: LuaScript::with_prelude(GENERATION_LE, WORKFLOW_REMOVE),
             workflow_claim_load: LuaScript::new(WORKFLOW_CLAIM_LOAD),
             workflow_save_release: LuaScript::with_prelude(GENERATION_LE, WORKFLOW_SAVE_RELEASE),
+            workflow_save_release_enqueue: {
+                let (prelude, lua) = crate::workflow_enqueue::save_release_enqueue_source();
+                LuaScript::with_prelude(&prelude, lua)
+            },
             run_save: LuaScript::new(RUN_SAVE),
             run_take: LuaScript::new(RUN_TAKE),
             run_delete: LuaScript::new(RUN_DELETE),

@@ -6,8 +6,8 @@ use fred::error::Error as FredError;
 use fred::interfaces::ClientLike;
 use fred::types::{CustomCommand, Value as RedisValue};
 use mastra_pubsub::Lease;
-use mastra_workflows::store::{claim_then_load, save_then_release};
-use mastra_workflows::{RunLease, StoredRun, WorkflowError, WorkflowStore};
+use mastra_workflows::store::{claim_then_load, save_release_then_enqueue, save_then_release};
+use mastra_workflows::{Enqueue, RunLease, StoredRun, WorkflowError, WorkflowStore};
 
 use crate::{RedisConfig, RedisConnection, RedisError};
 
@@ -269,6 +269,20 @@ impl WorkflowStore for RedisWorkflowStore {
         match self.colocated(lease.leases) {
             Some(leases) => self.save_and_release_with(leases, run, lease).await,
             None => save_then_release(self, run, lease).await,
+        }
+    }
+
+    /// One script when `lease` is a [`RedisLeases`](crate::RedisLeases) and `next` goes to a
+    /// [`RedisPubSub`](crate::RedisPubSub), both on the same Redis.
+    async fn save_release_and_enqueue(
+        &self,
+        run: &StoredRun,
+        lease: RunLease<'_>,
+        next: Enqueue<'_>,
+    ) -> Result<bool, WorkflowError> {
+        match self.colocated_both(lease.leases, next.pubsub) {
+            Some(both) => self.save_release_enqueue_with(both, run, lease, next).await,
+            None => save_release_then_enqueue(self, run, lease, next).await,
         }
     }
 

@@ -10,8 +10,8 @@ mod support;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use mastra_pubsub::{InProcessLeases, LeaseProvider};
-use mastra_redis::{RedisLeases, RedisWorkflowStore};
+use mastra_pubsub::{InProcessLeases, LeaseProvider, PubSub};
+use mastra_redis::{RedisLeases, RedisPubSub, RedisWorkflowStore};
 use mastra_test::WorkflowStoreFactory;
 use mastra_workflows::WorkflowStore;
 use redis::AsyncCommands;
@@ -61,6 +61,38 @@ impl WorkflowStoreFactory for RedisStores {
             ));
         }
         pairs
+    }
+
+    /// Each handle's queue is a `RedisPubSub` on its own connection pool, with its leases,
+    /// so the store folds both into its save script.
+    async fn open_with_queue(
+        &self,
+        handles: usize,
+    ) -> Vec<(
+        Arc<dyn WorkflowStore>,
+        Arc<dyn LeaseProvider>,
+        Arc<dyn PubSub>,
+    )> {
+        let config = unique_config();
+        self.prefixes
+            .lock()
+            .unwrap()
+            .push(config.key_prefix.clone());
+        let mut handles_out: Vec<(
+            Arc<dyn WorkflowStore>,
+            Arc<dyn LeaseProvider>,
+            Arc<dyn PubSub>,
+        )> = Vec::new();
+        for _ in 0..handles.max(1) {
+            let connection = connect(config.clone()).await;
+            let pubsub = RedisPubSub::new(connection.clone()).await.unwrap();
+            handles_out.push((
+                Arc::new(RedisWorkflowStore::new(connection)),
+                pubsub.leases(),
+                Arc::new(pubsub),
+            ));
+        }
+        handles_out
     }
 
     /// The scenarios remove every run: no key of the store may be left (the leases'
@@ -132,6 +164,25 @@ mod foreign_leases {
         let factory = super::ForeignLeases::default();
         scenarios::hand_overs_lose_no_step(&factory).await;
         factory.close().await;
+    }
+    /// The fallback of `save_release_and_enqueue` (in-process leases and queue).
+    mod enqueue {
+        use mastra_test::stores::workflow_enqueue as scenarios;
+        use mastra_test::WorkflowStoreFactory;
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn an_accepted_save_queues_one_message() {
+            let factory = super::super::ForeignLeases::default();
+            scenarios::an_accepted_save_queues_one_message(&factory).await;
+            factory.close().await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn a_refused_save_queues_nothing() {
+            let factory = super::super::ForeignLeases::default();
+            scenarios::a_refused_save_queues_nothing(&factory).await;
+            factory.close().await;
+        }
     }
 }
 
@@ -284,4 +335,57 @@ async fn connects_from_a_url() {
         .await
         .unwrap_err();
     assert!(!error.is_retryable(), "{error}");
+}
+
+/// The combined script (only it: the separate calls would publish again) recognises its
+/// own write when it runs a second time, as a retry after a lost reply does: the save is
+/// accepted again and the message is not queued twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeated_combined_save_queues_once() {
+    let connection = connect(unique_config()).await;
+    let store = RedisWorkflowStore::new(connection.clone());
+    let pubsub = RedisPubSub::new(connection).await.unwrap();
+    let leases = pubsub.leases();
+    let mut member = pubsub.subscribe_group("q", "g").await.unwrap();
+    let lease = mastra_workflows::RunLease {
+        leases: &*leases,
+        key: "workflow-run:k",
+        owner: "w",
+        ttl: std::time::Duration::from_secs(30),
+    };
+    store
+        .put(&mastra_test::stores::workflow::run("k", 0, 0, "x"))
+        .await
+        .unwrap();
+    let (granted, _) = store.claim_and_load(lease, "k").await.unwrap().unwrap();
+    let run = mastra_test::stores::workflow::run("k", granted.generation, 1, "y");
+    for _ in 0..2 {
+        let next = mastra_workflows::Enqueue {
+            pubsub: &pubsub,
+            topic: "q",
+            event: mastra_pubsub::Event::new(
+                mastra_pubsub::EventType::Other("step".into()),
+                "k",
+                serde_json::json!({}),
+            ),
+        };
+        assert!(store
+            .save_release_and_enqueue(&run, lease, next)
+            .await
+            .unwrap());
+    }
+    let wait = std::time::Duration::from_millis(500);
+    let first = tokio::time::timeout(wait, member.next()).await.unwrap();
+    first.unwrap().ack().await.unwrap();
+    let second = tokio::time::timeout(wait, member.next()).await;
+    assert!(second.is_err(), "queued twice");
+    assert_eq!(leases.owner("workflow-run:k").await.unwrap(), None);
+    drop(member);
+    pubsub.clear_topic("q").await.unwrap();
+    assert!(store.remove("k", u64::MAX).await.unwrap());
+    let mut redis = inspector().await;
+    let _: () = redis
+        .del(format!("{}:generation", leases.lease_key("workflow-run:k")))
+        .await
+        .unwrap();
 }

@@ -1,6 +1,6 @@
 //! Run ownership for one step: a lease whose generation fences everything the step writes.
 
-use crate::store::{RunLease, StoredRun, WorkflowStore};
+use crate::store::{Enqueue, RunLease, StoredRun, WorkflowStore};
 use crate::WorkflowError;
 use mastra_durable::engine::WriteFence;
 use mastra_pubsub::LeaseProvider;
@@ -76,23 +76,30 @@ impl Claim {
         })
     }
 
-    /// Saves `run` and gives the lease back, in one operation where the store can
-    /// combine both; `false` when the save was refused (a newer owner exists).
-    pub(crate) async fn save_releasing(
+    /// Saves `run`, gives the lease back and queues `next` only if the save was accepted,
+    /// in one operation where the store can combine them (one round trip on Redis);
+    /// `false` when the save was refused (a newer owner exists) and nothing was queued.
+    pub(crate) async fn save_releasing_enqueueing(
         &self,
         store: &dyn WorkflowStore,
         run: &StoredRun,
+        next: Enqueue<'_>,
     ) -> Result<bool, WorkflowError> {
-        let lease = RunLease {
+        let saved = store
+            .save_release_and_enqueue(run, self.run_lease(), next)
+            .await?;
+        // Released (or not ours any more): a later `release` must not ask again.
+        self.released.store(true, Ordering::SeqCst);
+        Ok(saved)
+    }
+
+    fn run_lease(&self) -> RunLease<'_> {
+        RunLease {
             leases: &*self.leases,
             key: &self.key,
             owner: &self.owner,
             ttl: self.ttl,
-        };
-        let saved = store.save_and_release(run, lease).await?;
-        // Released (or not ours any more): a later `release` must not ask again.
-        self.released.store(true, Ordering::SeqCst);
-        Ok(saved)
+        }
     }
 
     pub(crate) fn is_lost(&self) -> bool {

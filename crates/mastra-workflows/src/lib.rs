@@ -54,6 +54,6 @@ pub use agent::{
     DEFAULT_LEASE_TTL,
 };
 pub use error::WorkflowError;
-pub use store::{InMemoryWorkflowStore, RunLease, RunPhase, StoredRun, WorkflowStore};
+pub use store::{Enqueue, InMemoryWorkflowStore, RunLease, RunPhase, StoredRun, WorkflowStore};
 pub use task::Task;
 pub use worker::{TaskHandler, WorkerHandle};

@@ -67,6 +67,31 @@ impl RedisPubSub {
         Arc::clone(&self.leases)
     }
 
+    /// The keys and arguments of the `PUBLISH` script publishing `event` on `topic`, so
+    /// that a script of the same Redis can queue the same message with its own writes.
+    pub(crate) fn topic_publish(
+        &self,
+        topic: &str,
+        event: &Event,
+    ) -> Result<TopicPublish, PubSubError> {
+        let config = self.connection.config();
+        Ok(TopicPublish {
+            stream: self.stream_key(topic),
+            args: vec![
+                self.channel(topic),
+                serde_json::to_string(event)?,
+                config.stream_max_len.to_string(),
+                self.wake_channel(topic),
+                millis(config.stream_ttl),
+            ],
+        })
+    }
+
+    /// The Redis server (URL, database included) this transport publishes to.
+    pub(crate) fn url(&self) -> &str {
+        &self.connection.config().url
+    }
+
     /// The connection name (`CLIENT SETNAME`) of the subscriber connection, as listed by
     /// `CLIENT LIST`; for operations and tests (`CLIENT KILL`).
     pub fn subscriber_name(&self) -> String {
@@ -88,19 +113,11 @@ impl PubSub for RedisPubSub {
             self.fanout.deliver_locally(&channel, event);
             return Ok(());
         }
-        let json = serde_json::to_string(&event)?;
-        let config = self.connection.config();
-        let args: Vec<Value> = vec![
-            channel.as_str().into(),
-            json.into(),
-            config.stream_max_len.to_string().into(),
-            self.wake_channel(topic).into(),
-            millis(config.stream_ttl).into(),
-        ];
+        let TopicPublish { stream, args } = self.topic_publish(topic, &event)?;
         self.fanout.sending(&channel, &event.id);
         let queued = self.publisher.publish(Publish {
-            stream: self.stream_key(topic),
-            args,
+            stream,
+            args: args.into_iter().map(Value::from).collect(),
             channel: channel.clone(),
             id: event.id.clone(),
         });
@@ -169,6 +186,19 @@ impl PubSub for RedisPubSub {
     fn lease_provider(&self) -> Option<Arc<dyn LeaseProvider>> {
         Some(self.leases.clone())
     }
+
+    /// A `RedisWorkflowStore` on the same Redis queues a run's next step in its save.
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
+}
+
+/// One publish as the `PUBLISH` script takes it: KEYS `[stream]`, then `args` (fan-out
+/// channel, event JSON, stream cap, wake channel, stream TTL ms).
+#[derive(Debug)]
+pub(crate) struct TopicPublish {
+    pub(crate) stream: String,
+    pub(crate) args: Vec<String>,
 }
 
 /// A duration in whole milliseconds (at least 1), as Redis arguments want it.

@@ -14,13 +14,14 @@
 
 pub mod run;
 pub mod workflow;
+pub mod workflow_enqueue;
 pub mod workflow_lease;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use mastra_durable::{InMemoryRunStore, RunStore};
-use mastra_pubsub::{InProcessLeases, LeaseProvider};
+use mastra_pubsub::{EventEmitterPubSub, InProcessLeases, LeaseProvider, PubSub};
 use mastra_workflows::{InMemoryWorkflowStore, WorkflowStore};
 
 /// Opens fresh workflow stores for the [`workflow`] scenarios.
@@ -40,6 +41,26 @@ pub trait WorkflowStoreFactory: Send + Sync {
         let leases: Arc<dyn LeaseProvider> = Arc::new(InProcessLeases::new());
         let stores = self.open(handles).await;
         stores.into_iter().map(|s| (s, leases.clone())).collect()
+    }
+
+    /// As [`open_with_leases`](Self::open_with_leases), each handle also with the queue
+    /// transport a deployment would use with it (for the [`workflow_enqueue`] scenarios).
+    /// By default one in-process transport shared by every handle; a backend that also
+    /// queues gives each handle its own.
+    async fn open_with_queue(
+        &self,
+        handles: usize,
+    ) -> Vec<(
+        Arc<dyn WorkflowStore>,
+        Arc<dyn LeaseProvider>,
+        Arc<dyn PubSub>,
+    )> {
+        let pubsub: Arc<dyn PubSub> = Arc::new(EventEmitterPubSub::new());
+        let pairs = self.open_with_leases(handles).await;
+        pairs
+            .into_iter()
+            .map(|(store, leases)| (store, leases, pubsub.clone()))
+            .collect()
     }
 
     /// Called after each scenario (which leaves its stores empty): checks or removes what
@@ -100,6 +121,10 @@ macro_rules! workflow_store_suite {
             claim_and_load_reads_after_the_claim,
             a_stale_owner_combined_save_is_refused,
             hand_overs_lose_no_step,
+        );
+        $crate::__store_tests!($factory; workflow_enqueue; $crate::WorkflowStoreFactory;
+            an_accepted_save_queues_one_message,
+            a_refused_save_queues_nothing,
         );
     };
 }

@@ -12,7 +12,7 @@ mod step;
 
 pub use builder::{create_evented_agent, EventedEngineBuilder, DEFAULT_LEASE_TTL};
 
-use crate::store::{RunPhase, StoredRun, WorkflowStore};
+use crate::store::{Enqueue, RunPhase, StoredRun, WorkflowStore};
 use crate::task::{Task, AGENT_WORKFLOW_PREFIX, WORKFLOWS_TOPIC};
 use crate::worker::{self, WorkerHandle};
 use crate::WorkflowError;
@@ -129,6 +129,15 @@ impl EventedEngine {
             handler,
         )
         .await
+    }
+
+    /// `task` as a message for the queue, for a store that queues it with its save.
+    fn next_step(&self, task: &Task) -> Result<Enqueue<'_>, WorkflowError> {
+        Ok(Enqueue {
+            pubsub: &*self.inner.pubsub,
+            topic: WORKFLOWS_TOPIC,
+            event: task.to_event()?,
+        })
     }
 
     async fn enqueue(&self, task: &Task) -> Result<(), WorkflowError> {

@@ -147,16 +147,21 @@ impl EventedEngine {
                 let state = executor.into_state();
                 let checkpoint = Checkpoint { state, log_len };
                 next.data = serde_json::to_string(&checkpoint)?;
-                // Free the run with its checkpoint (one round trip where the store also holds
-                // the leases), before queueing its next step, so that step finds it free.
-                if !claim.save_releasing(&**store, &next).await? {
+                // Kept before the next step can be queued, so that it finds it here (a
+                // refused save leaves an entry whose text no stored record holds: unused).
+                self.inner
+                    .checkpoints
+                    .keep(run_id, next.data.clone(), checkpoint);
+                let task = Task::new(next.workflow_id.clone(), run_id.clone(), next.step);
+                // Free the run with its checkpoint and queue its next step only if the save
+                // is accepted, so that step finds the run saved and free (one round trip
+                // where the store also holds the leases and the queue).
+                if !claim
+                    .save_releasing_enqueueing(&**store, &next, self.next_step(&task)?)
+                    .await?
+                {
                     return Err(superseded(run_id));
                 }
-                // Kept before the next step is queued, so that it finds it here.
-                let data = std::mem::take(&mut next.data);
-                self.inner.checkpoints.keep(run_id, data, checkpoint);
-                self.enqueue(&Task::new(next.workflow_id, run_id.clone(), next.step))
-                    .await?;
                 return Ok(Taken::Queued);
             }
             StepProgress::Suspended(suspensions) => {

@@ -7,7 +7,7 @@ pub use memory::InMemoryWorkflowStore;
 
 use crate::WorkflowError;
 use async_trait::async_trait;
-use mastra_pubsub::{Lease, LeaseProvider};
+use mastra_pubsub::{Event, Lease, LeaseProvider, PubSub, PublishOptions};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::time::Duration;
@@ -52,6 +52,17 @@ pub struct RunLease<'a> {
     pub key: &'a str,
     pub owner: &'a str,
     pub ttl: Duration,
+}
+
+/// A message to queue once a save is accepted, as
+/// [`WorkflowStore::save_release_and_enqueue`] takes it: `event` published on `topic` of
+/// `pubsub` (the engine's queue transport). A store of the same backend as `pubsub` may
+/// queue it in the same operation as the save.
+#[derive(Debug)]
+pub struct Enqueue<'a> {
+    pub pubsub: &'a dyn PubSub,
+    pub topic: &'a str,
+    pub event: Event,
 }
 
 /// Stores runs by id. Writes are fenced: a writer whose generation is older than the
@@ -104,6 +115,39 @@ pub trait WorkflowStore: Send + Sync + fmt::Debug {
     ) -> Result<bool, WorkflowError> {
         save_then_release(self, run, lease).await
     }
+
+    /// [`save_and_release`](Self::save_and_release), then queues `next` only if the save
+    /// was accepted: `Ok(true)` means saved, released and queued; `Ok(false)` means the
+    /// save was refused (a newer owner exists), released, and nothing queued. After an
+    /// error the save may or may not have happened, and the message may or may not be
+    /// queued (a redelivered step handles both). By default the two calls in that order
+    /// (so the next step never sees the state before the save); a backend that also holds
+    /// the leases and the queue does all of it at once.
+    async fn save_release_and_enqueue(
+        &self,
+        run: &StoredRun,
+        lease: RunLease<'_>,
+        next: Enqueue<'_>,
+    ) -> Result<bool, WorkflowError> {
+        save_release_then_enqueue(self, run, lease, next).await
+    }
+}
+
+/// [`WorkflowStore::save_release_and_enqueue`] as separate calls: the save and release,
+/// then the publish if the save was accepted (the default, and what a backend falls back
+/// to for a transport it does not hold).
+pub async fn save_release_then_enqueue<S: WorkflowStore + ?Sized>(
+    store: &S,
+    run: &StoredRun,
+    lease: RunLease<'_>,
+    next: Enqueue<'_>,
+) -> Result<bool, WorkflowError> {
+    if !store.save_and_release(run, lease).await? {
+        return Ok(false);
+    }
+    let options = PublishOptions::default();
+    next.pubsub.publish(next.topic, next.event, options).await?;
+    Ok(true)
 }
 
 /// [`WorkflowStore::claim_and_load`] as two calls: the lease, then the load (the default,

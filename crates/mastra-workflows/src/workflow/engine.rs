@@ -2,7 +2,7 @@
 
 use super::{Node, Workflow};
 use crate::claim::Claim;
-use crate::store::{InMemoryWorkflowStore, RunPhase, StoredRun, WorkflowStore};
+use crate::store::{Enqueue, InMemoryWorkflowStore, RunPhase, StoredRun, WorkflowStore};
 use crate::task::{Task, AGENT_WORKFLOW_PREFIX, WORKFLOWS_TOPIC};
 use crate::worker::{self, TaskHandler, WorkerHandle};
 use crate::{WorkflowError, DEFAULT_LEASE_TTL};
@@ -267,19 +267,31 @@ impl WorkflowEngine {
             next.phase = RunPhase::Finished;
         }
         next.data = serde_json::to_string(&progress)?;
-        if !claim.save_releasing(&**store, &next).await? {
+        let event = match (ended, failed) {
+            (false, _) => {
+                Task::new(next.workflow_id.clone(), next.run_id.clone(), next.step).to_event()?
+            }
+            (true, failed) => {
+                let kind = EventType::Other(if failed { FAIL } else { END }.to_owned());
+                Event::new(kind, next.run_id.clone(), serde_json::to_value(&progress)?)
+            }
+        };
+        // The next step (or the end) is published only once the state is saved: in the
+        // same operation where the store also holds the leases and the queue.
+        let next_message = Enqueue {
+            pubsub: &*self.inner.pubsub,
+            topic: WORKFLOWS_TOPIC,
+            event,
+        };
+        if !claim
+            .save_releasing_enqueueing(&**store, &next, next_message)
+            .await?
+        {
             return Err(WorkflowError::Superseded {
                 run_id: task.run_id.clone(),
             });
         }
-        let event = match (ended, failed) {
-            (false, _) => Task::new(next.workflow_id, next.run_id, next.step).to_event()?,
-            (true, failed) => {
-                let kind = EventType::Other(if failed { FAIL } else { END }.to_owned());
-                Event::new(kind, next.run_id, serde_json::to_value(&progress)?)
-            }
-        };
-        self.publish(event).await
+        Ok(())
     }
 }
 
