@@ -6,7 +6,7 @@ use mastra_pubsub::{LeaseProvider, PubSub};
 use mastra_workflows::{Enqueue, RunLease, StoredRun, WorkflowError};
 
 use crate::pubsub::TopicPublish;
-use crate::scripts::{GENERATION_LE, PUBLISH};
+use crate::scripts::{LEASE_FUNCTIONS, PUBLISH, WORKFLOW_FUNCTIONS};
 use crate::{RedisLeases, RedisPubSub, RedisWorkflowStore};
 
 /// Saves a workflow run and releases its lease (as `WORKFLOW_SAVE_RELEASE`), and, only
@@ -18,30 +18,23 @@ use crate::{RedisLeases, RedisPubSub, RedisWorkflowStore};
 /// A retry after a lost reply finds its own write (same generation, same record) and
 /// queues nothing more: the script is safe to repeat like the store's others.
 const WORKFLOW_SAVE_RELEASE_ENQUEUE: &str = r#"
-local saved = 0
-local stored = redis.call('HGET', KEYS[1], 'generation')
-if stored and le(stored, ARGV[2]) then
-  local repeated = stored == ARGV[2] and redis.call('HGET', KEYS[1], 'record') == ARGV[4]
-  local cancel = ARGV[3]
-  if redis.call('HGET', KEYS[1], 'cancel') == '1' then cancel = '1' end
-  redis.call('HSET', KEYS[1], 'generation', ARGV[2], 'cancel', cancel, 'record', ARGV[4])
-  redis.call('SADD', KEYS[2], ARGV[1])
-  if not repeated then
-    publish({KEYS[4]}, {ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10]})
-  end
-  saved = 1
+local repeated = redis.call('HGET', KEYS[1], 'generation') == ARGV[2]
+  and redis.call('HGET', KEYS[1], 'record') == ARGV[4]
+local saved = save(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+if saved == 1 and not repeated then
+  publish({KEYS[4]}, {ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10]})
 end
-if redis.call('GET', KEYS[3]) == ARGV[5] then
-  redis.call('DEL', KEYS[3])
-end
+release(KEYS[3], ARGV[5])
 return saved
 "#;
 
-/// The script's Lua source: the generation comparison and the unchanged `PUBLISH` script
-/// as a function of its own KEYS and ARGV (so the queue message is exactly what a
+/// The script's Lua source: the store's and the lease's functions, the unchanged `PUBLISH`
+/// script as a function of its own KEYS and ARGV (so the queue message is exactly what a
 /// `RedisPubSub::publish` sends), then the save.
 pub(crate) fn save_release_enqueue_source() -> (String, &'static str) {
-    let prelude = format!("{GENERATION_LE}\nlocal function publish(KEYS, ARGV)\n{PUBLISH}\nend\n");
+    let prelude = format!(
+        "{WORKFLOW_FUNCTIONS}{LEASE_FUNCTIONS}\nlocal function publish(KEYS, ARGV)\n{PUBLISH}\nend\n"
+    );
     (prelude, WORKFLOW_SAVE_RELEASE_ENQUEUE)
 }
 
