@@ -28,16 +28,24 @@ pub(crate) fn host_port(url: &str) -> (String, String) {
     }
 }
 
-/// The text of `pub(crate) const NAME: &str = r#"..."#;` in mastra-redis's scripts, so the
-/// ceiling runs the script the backend runs today.
+/// The text of `pub(crate) const NAME: &str = r#"..."#;` in mastra-redis's scripts (one
+/// file per concern under `src/scripts/`), so the ceiling runs the script the backend runs
+/// today.
 pub(crate) fn script(name: &str) -> Option<String> {
-    let path = workspace_root().join("crates/mastra-redis/src/scripts.rs");
-    let source = std::fs::read_to_string(path).ok()?;
-    let start = source.find(&format!("const {name}: &str = r#\""))?;
-    let body = &source[start..];
-    let open = body.find("r#\"")? + 3;
-    let close = body[open..].find("\"#")?;
-    Some(body[open..open + close].to_owned())
+    let dir = workspace_root().join("crates/mastra-redis/src/scripts");
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .collect();
+    files.sort();
+    files.iter().find_map(|path| {
+        let source = std::fs::read_to_string(path).ok()?;
+        let start = source.find(&format!("const {name}: &str = r#\""))?;
+        let body = &source[start..];
+        let open = body.find("r#\"")? + 3;
+        let close = body[open..].find("\"#")?;
+        Some(body[open..open + close].to_owned())
+    })
 }
 
 /// Requests per second from `redis-benchmark -q` output (`NAME: 12345.67 requests per second, ...`).
@@ -163,6 +171,18 @@ pub(crate) fn truncate(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finds_the_scripts_the_backend_runs() {
+        let append = script("APPEND").expect("APPEND in mastra-redis's scripts");
+        assert!(
+            append.contains("RPUSH") && append.contains("LLEN"),
+            "{append}"
+        );
+        let publish = script("PUBLISH").expect("PUBLISH in mastra-redis's scripts");
+        assert!(publish.contains("XADD"), "{publish}");
+        assert_eq!(script("NO_SUCH_SCRIPT"), None);
+    }
 
     #[test]
     fn parses_redis_benchmark_quiet_output() {

@@ -211,7 +211,7 @@ fn ceiling_table(rows: &[CeilingRow], figures: &Figures) -> String {
     }
     md.push_str(&format!(
         "\nCommands: `<APPEND>` and `<PUBLISH>` are the scripts of the same names in \
-         `crates/mastra-redis/src/scripts.rs`, read from there at bench time; `<event>` is a \
+         `crates/mastra-redis/src/scripts/`, read from there at bench time; `<event>` is a \
          text-delta envelope of {} bytes:\n\n```text\n",
         event_json().len()
     ));
