@@ -5,14 +5,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod private;
 mod support;
 
 use std::time::{Duration, Instant};
 
 use mastra_cache::{CacheError, ServerCache};
 use mastra_redis::{RedisConfig, RedisServerCache, RetryPolicy};
-use private::PrivateRedis;
+use mastra_test::redis_server::PrivateRedis;
 use redis::AsyncCommands;
 
 fn config(url: String) -> RedisConfig {
@@ -43,7 +42,7 @@ async fn appends_fail_retryably_in_bounded_time_and_recover_after_an_outage() {
     // 3 attempts of at most 200 ms each, plus 20 + 40 ms of backoff.
     assert!(took < Duration::from_secs(2), "took {took:?}");
 
-    let _server = PrivateRedis::start(Some(server.port));
+    let _server = PrivateRedis::start(Some(server.port()));
     let started = Instant::now();
     let index = loop {
         match cache.append_indexed("log", "{}").await {

@@ -6,7 +6,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod private;
 mod support;
 
 use std::sync::Arc;
@@ -15,7 +14,7 @@ use std::time::{Duration, Instant};
 use mastra_durable::{CachingPubSub, DurableError};
 use mastra_pubsub::{Event, EventType, PublishOptions};
 use mastra_redis::{RedisConfig, RedisPubSub, RedisServerCache, RetryPolicy};
-use private::PrivateRedis;
+use mastra_test::redis_server::PrivateRedis;
 use serde_json::json;
 
 fn config(url: String, attempts: u32) -> RedisConfig {

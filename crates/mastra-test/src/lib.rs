@@ -52,6 +52,7 @@
 mod backend;
 pub mod conformance;
 pub mod hooks;
+pub mod redis_server;
 pub mod stores;
 pub mod support;
 pub mod tls;

@@ -2,10 +2,10 @@
 //! for `localhost` / 127.0.0.1 made with the `openssl` CLI in a fresh directory, and the
 //! server on a free port, killed (and its directory removed) on drop.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+
+use crate::redis_server::{free_port, spawn};
 
 /// A running TLS-only `redis-server`.
 #[derive(Debug)]
@@ -28,37 +28,17 @@ impl TlsRedis {
 
     fn start_with(password: Option<&str>) -> Self {
         let dir = certificates();
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let path = |name: &str| dir.join(name).to_string_lossy().into_owned();
-        let mut command = Command::new("redis-server");
-        command
-            .args(["--port", "0", "--tls-port", &port.to_string()])
-            .args(["--bind", "127.0.0.1"])
-            .args(["--tls-cert-file", &path("server.crt")])
-            .args(["--tls-key-file", &path("server.key")])
-            .args(["--tls-ca-cert-file", &path("ca.crt")])
-            .args(["--tls-auth-clients", "no"])
-            .args(["--save", "", "--appendonly", "no"]);
+        let (cert, key, ca) = (path("server.crt"), path("server.key"), path("ca.crt"));
+        let tls_port = port.to_string();
+        let mut args = vec!["--port", "0", "--tls-port", &tls_port];
+        args.extend(["--tls-cert-file", &cert, "--tls-key-file", &key]);
+        args.extend(["--tls-ca-cert-file", &ca, "--tls-auth-clients", "no"]);
         if let Some(password) = password {
-            command.args(["--requirepass", password]);
+            args.extend(["--requirepass", password]);
         }
-        let child = command
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server must be installed for this test");
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(5),
-                "redis-server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let child = spawn(port, &args);
         Self { child, port, dir }
     }
 
