@@ -32,6 +32,15 @@ impl Tracker {
         lock(&self.state).outstanding += 1;
     }
 
+    /// An event counted by [`queued`](Self::queued) that never made it into the queue.
+    fn not_queued(&self) {
+        let mut state = lock(&self.state);
+        state.outstanding = state.outstanding.saturating_sub(1);
+        if state.outstanding == 0 {
+            self.settled.notify_waiters();
+        }
+    }
+
     pub(crate) fn settle(&self, outcome: Result<Option<u64>, DurableError>) {
         let mut state = lock(&self.state);
         state.outstanding = state.outstanding.saturating_sub(1);
@@ -101,9 +110,8 @@ impl TopicSender {
             .enqueue(&self.topic, event, entry, options, done)
             .await;
         if queued.is_err() {
-            // Never queued: it will not be settled.
-            let mut state = lock(&self.tracker.state);
-            state.outstanding = state.outstanding.saturating_sub(1);
+            // Never queued: it will not be settled, and a flush must not wait for it.
+            self.tracker.not_queued();
         }
         queued
     }

@@ -8,28 +8,18 @@
 
 use std::time::Duration;
 
-use mastra_pubsub::{Event, EventType, GroupSubscription, LeaseProvider, PubSub};
-use mastra_workflows::{Enqueue, RunLease};
+use mastra_pubsub::{Event, EventType, GroupSubscription, PubSub};
+use mastra_workflows::Enqueue;
 use serde_json::json;
 
 use super::workflow::{empty, run};
+use super::workflow_lease::{lease, KEY, TTL};
 use super::WorkflowStoreFactory;
 
-const KEY: &str = "workflow-run:r";
-const TTL: Duration = Duration::from_secs(30);
 const TOPIC: &str = "conformance-queue";
 const GROUP: &str = "conformance-workers";
 /// How long a message that must not come is waited for.
 const QUIET: Duration = Duration::from_millis(300);
-
-fn lease<'a>(leases: &'a dyn LeaseProvider, owner: &'a str) -> RunLease<'a> {
-    RunLease {
-        leases,
-        key: KEY,
-        owner,
-        ttl: TTL,
-    }
-}
 
 fn step(pubsub: &dyn PubSub, step: u64) -> Enqueue<'_> {
     let event = Event::new(
@@ -62,14 +52,14 @@ pub async fn an_accepted_save_queues_one_message(factory: &dyn WorkflowStoreFact
     let mut member = queue_b.subscribe_group(TOPIC, GROUP).await.unwrap();
     store.put(&run("r", 0, 3, "step 3")).await.unwrap();
     let (claim, _) = store
-        .claim_and_load(lease(&*leases, "a"), "r")
+        .claim_and_load(lease(&*leases, "a", TTL), "r")
         .await
         .unwrap()
         .expect("a free lease is granted");
 
     let saved = run("r", claim.generation, 4, "step 4");
     let accepted = store
-        .save_release_and_enqueue(&saved, lease(&*leases, "a"), step(&*queue, 4))
+        .save_release_and_enqueue(&saved, lease(&*leases, "a", TTL), step(&*queue, 4))
         .await
         .unwrap();
     assert!(accepted, "the owner's save was refused");
@@ -104,7 +94,7 @@ pub async fn a_refused_save_queues_nothing(factory: &dyn WorkflowStoreFactory) {
     let mut member = queue_new.subscribe_group(TOPIC, GROUP).await.unwrap();
     store_old.put(&run("r", 0, 3, "step 3")).await.unwrap();
     let (new, _) = store_new
-        .claim_and_load(lease(&*leases_new, "new"), "r")
+        .claim_and_load(lease(&*leases_new, "new", TTL), "r")
         .await
         .unwrap()
         .unwrap();
@@ -112,7 +102,7 @@ pub async fn a_refused_save_queues_nothing(factory: &dyn WorkflowStoreFactory) {
 
     let late = run("r", new.generation - 1, 4, "stale");
     let refused = store_old
-        .save_release_and_enqueue(&late, lease(&*leases_old, "old"), step(&*queue_old, 4))
+        .save_release_and_enqueue(&late, lease(&*leases_old, "old", TTL), step(&*queue_old, 4))
         .await
         .unwrap();
     assert!(!refused, "a superseded owner's save landed");
@@ -128,7 +118,11 @@ pub async fn a_refused_save_queues_nothing(factory: &dyn WorkflowStoreFactory) {
 
     let missing = run("gone", u64::MAX, 1, "gone");
     let refused = store_old
-        .save_release_and_enqueue(&missing, lease(&*leases_old, "old"), step(&*queue_old, 1))
+        .save_release_and_enqueue(
+            &missing,
+            lease(&*leases_old, "old", TTL),
+            step(&*queue_old, 1),
+        )
         .await
         .unwrap();
     assert!(!refused, "a save of a missing run landed");
@@ -140,7 +134,7 @@ pub async fn a_refused_save_queues_nothing(factory: &dyn WorkflowStoreFactory) {
 
     let next = run("r", new.generation, 4, "new:4");
     assert!(store_new
-        .save_release_and_enqueue(&next, lease(&*leases_new, "new"), step(&*queue_new, 5))
+        .save_release_and_enqueue(&next, lease(&*leases_new, "new", TTL), step(&*queue_new, 5))
         .await
         .unwrap());
     let event = next_message(&mut member, Duration::from_secs(5))

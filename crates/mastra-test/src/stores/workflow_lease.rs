@@ -13,10 +13,15 @@ use mastra_workflows::{RunLease, WorkflowStore};
 use super::workflow::{empty, run};
 use super::WorkflowStoreFactory;
 
-const KEY: &str = "workflow-run:r";
-const TTL: Duration = Duration::from_secs(30);
+/// The lease key of run `r`, and the TTL the scenarios claim it for.
+pub(super) const KEY: &str = "workflow-run:r";
+pub(super) const TTL: Duration = Duration::from_secs(30);
 
-fn lease<'a>(leases: &'a dyn LeaseProvider, owner: &'a str, ttl: Duration) -> RunLease<'a> {
+pub(super) fn lease<'a>(
+    leases: &'a dyn LeaseProvider,
+    owner: &'a str,
+    ttl: Duration,
+) -> RunLease<'a> {
     RunLease {
         leases,
         key: KEY,
