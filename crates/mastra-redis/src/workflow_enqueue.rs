@@ -43,7 +43,7 @@ impl RedisWorkflowStore {
     /// same server and database): only then may one script write to both.
     pub(crate) fn colocated_queue<'a>(&self, pubsub: &'a dyn PubSub) -> Option<&'a RedisPubSub> {
         let redis = pubsub.as_any()?.downcast_ref::<RedisPubSub>()?;
-        (redis.url() == self.connection().config().url).then_some(redis)
+        self.shares_redis_with(redis.url()).then_some(redis)
     }
 
     /// The leases and the queue of `save_release_and_enqueue` when both live in this
@@ -65,14 +65,8 @@ impl RedisWorkflowStore {
         next: Enqueue<'_>,
     ) -> Result<bool, WorkflowError> {
         let TopicPublish { stream, args } = queue.topic_publish(next.topic, &next.event)?;
-        let keys = vec![
-            self.run_key(&run.run_id),
-            self.index_key(),
-            leases.lease_key(lease.key),
-            stream,
-        ];
-        let mut script_args = Self::write_args(run)?;
-        script_args.push(lease.owner.to_owned());
+        let (mut keys, mut script_args) = self.save_release_parts(leases, run, &lease)?;
+        keys.push(stream);
         script_args.extend(args);
         self.script(|s| &s.workflow_save_release_enqueue, keys, script_args)
             .await

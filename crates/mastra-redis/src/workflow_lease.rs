@@ -15,7 +15,13 @@ impl RedisWorkflowStore {
     /// same server and database): only then may one script touch both.
     pub(crate) fn colocated<'a>(&self, leases: &'a dyn LeaseProvider) -> Option<&'a RedisLeases> {
         let redis = leases.as_any()?.downcast_ref::<RedisLeases>()?;
-        (redis.url() == self.connection().config().url).then_some(redis)
+        self.shares_redis_with(redis.url()).then_some(redis)
+    }
+
+    /// Whether a backend at `url` talks to this store's Redis (same URL, so same server
+    /// and database).
+    pub(crate) fn shares_redis_with(&self, url: &str) -> bool {
+        url == self.connection().config().url
     }
 
     /// `claim_and_load` in one script (`WORKFLOW_CLAIM_LOAD`).
@@ -63,6 +69,20 @@ impl RedisWorkflowStore {
         run: &StoredRun,
         lease: RunLease<'_>,
     ) -> Result<bool, WorkflowError> {
+        let (keys, args) = self.save_release_parts(leases, run, &lease)?;
+        self.script(|s| &s.workflow_save_release, keys, args)
+            .await
+            .map(|(saved, _)| saved)
+    }
+
+    /// The keys (the run's hash, the set of run ids, the lease) and arguments (the
+    /// record's, then the owner) that the save-and-release scripts start with.
+    pub(crate) fn save_release_parts(
+        &self,
+        leases: &RedisLeases,
+        run: &StoredRun,
+        lease: &RunLease<'_>,
+    ) -> Result<(Vec<String>, Vec<String>), WorkflowError> {
         let keys = vec![
             self.run_key(&run.run_id),
             self.index_key(),
@@ -70,8 +90,6 @@ impl RedisWorkflowStore {
         ];
         let mut args = Self::write_args(run)?;
         args.push(lease.owner.to_owned());
-        self.script(|s| &s.workflow_save_release, keys, args)
-            .await
-            .map(|(saved, _)| saved)
+        Ok((keys, args))
     }
 }
