@@ -74,11 +74,22 @@ impl RedisPubSub {
         topic: &str,
         event: &Event,
     ) -> Result<TopicPublish, PubSubError> {
+        self.publish_on(topic, self.channel(topic), event)
+    }
+
+    /// [`topic_publish`](Self::topic_publish) with the topic's fan-out channel, already
+    /// named by the caller.
+    fn publish_on(
+        &self,
+        topic: &str,
+        channel: String,
+        event: &Event,
+    ) -> Result<TopicPublish, PubSubError> {
         let config = self.connection.config();
         Ok(TopicPublish {
             stream: self.stream_key(topic),
             args: vec![
-                self.channel(topic),
+                channel,
                 serde_json::to_string(event)?,
                 config.stream_max_len.to_string(),
                 self.wake_channel(topic),
@@ -113,7 +124,7 @@ impl PubSub for RedisPubSub {
             self.fanout.deliver_locally(&channel, event);
             return Ok(());
         }
-        let TopicPublish { stream, args } = self.topic_publish(topic, &event)?;
+        let TopicPublish { stream, args } = self.publish_on(topic, channel.clone(), &event)?;
         self.fanout.sending(&channel, &event.id);
         let queued = self.publisher.publish(Publish {
             stream,
