@@ -1,6 +1,7 @@
 //! Pipelined run-log writes (write-behind with group commit, the path durable agents take
 //! on Redis) when Redis misbehaves mid-stream, against a private `redis-server`: writes that
-//! stall past the command timeout, command connections killed, and Redis gone for good.
+//! stall past the command timeout, command connections killed, a persistent server
+//! restarted mid-stream, and Redis gone for good.
 //! Every event is logged once and in order, and observers get every index once; a failure
 //! past the retry bound reaches the producer and stays.
 
@@ -203,4 +204,34 @@ async fn redis_gone_for_good_is_a_sticky_error_for_the_producer() {
         "{refused:?}"
     );
     assert!(sender.flush().await.is_err(), "the error is sticky");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipelined_writes_ride_out_a_persistent_server_restart_exactly_once() {
+    let dir = std::env::temp_dir().join(format!("mastra-aof-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let server = PrivateRedis::start_persistent(None, &dir);
+    let (url, port) = (server.url(), server.port());
+    let server = Arc::new(std::sync::Mutex::new(Some(server)));
+    let caching = caching(config(url, 20)).await;
+    let restarts = Arc::new(std::sync::Mutex::new(Vec::new()));
+    stream_through(caching, 300, &[100], || {
+        let (server, dir, restarts) = (server.clone(), dir.clone(), restarts.clone());
+        async move {
+            // Down for 300 ms while the producer keeps sending, then back with its data.
+            let restart = tokio::task::spawn_blocking(move || {
+                drop(server.lock().unwrap().take());
+                std::thread::sleep(Duration::from_millis(300));
+                *server.lock().unwrap() = Some(PrivateRedis::start_persistent(Some(port), &dir));
+            });
+            restarts.lock().unwrap().push(restart);
+        }
+    })
+    .await;
+    let restarts = std::mem::take(&mut *restarts.lock().unwrap());
+    for restart in restarts {
+        restart.await.unwrap();
+    }
+    drop(server.lock().unwrap().take());
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -2,10 +2,11 @@
 //! may stop, restart or pause one without touching the shared Redis. Killed on drop.
 
 use std::net::TcpListener;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A plain `redis-server` (no persistence) on a free or given port.
+/// A private `redis-server` on a free or given port.
 #[derive(Debug)]
 pub struct PrivateRedis {
     child: Child,
@@ -17,7 +18,18 @@ impl PrivateRedis {
     /// stopped server where its clients reconnect).
     pub fn start(port: Option<u16>) -> Self {
         let port = port.unwrap_or_else(free_port);
-        let child = spawn(port, &["--port", &port.to_string()]);
+        let child = spawn(port, &["--port", &port.to_string(), "--appendonly", "no"]);
+        Self { child, port }
+    }
+
+    /// Starts one that keeps its data in `dir` (`appendonly yes`, every write synced), so
+    /// that a restart on the same port and directory finds what was written before.
+    pub fn start_persistent(port: Option<u16>, dir: &Path) -> Self {
+        let port = port.unwrap_or_else(free_port);
+        let dir = dir.to_string_lossy();
+        let port_arg = port.to_string();
+        let args = ["--port", &port_arg, "--dir", &dir, "--appendonly", "yes"];
+        let child = spawn(port, &[&args[..], &["--appendfsync", "always"]].concat());
         Self { child, port }
     }
 
@@ -55,11 +67,12 @@ pub(crate) fn free_port() -> u16 {
 }
 
 /// Starts `redis-server` on 127.0.0.1 with `args` (which name the port it listens on,
-/// `port`) and no persistence, and waits until `port` accepts connections.
+/// `port`, and the append-only setting) and no snapshots, and waits until `port` accepts
+/// connections.
 pub(crate) fn spawn(port: u16, args: &[&str]) -> Child {
     let child = Command::new("redis-server")
         .args(args)
-        .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .args(["--bind", "127.0.0.1", "--save", ""])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

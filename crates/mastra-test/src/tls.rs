@@ -35,6 +35,7 @@ impl TlsRedis {
         let mut args = vec!["--port", "0", "--tls-port", &tls_port];
         args.extend(["--tls-cert-file", &cert, "--tls-key-file", &key]);
         args.extend(["--tls-ca-cert-file", &ca, "--tls-auth-clients", "no"]);
+        args.extend(["--appendonly", "no"]);
         if let Some(password) = password {
             args.extend(["--requirepass", password]);
         }
