@@ -313,6 +313,9 @@ async fn an_evented_run_taken_by_another_instance_carries_its_generation() {
             .store(store.clone())
             .leases(leases.clone())
             .instance_id(instance)
+            // Every step queued (none continued by the worker that took the previous
+            // one), so that each is claimed anew.
+            .continuation(Duration::ZERO)
             .build()
     };
     let (api, worker) = (engine("api"), engine("worker"));

@@ -51,9 +51,9 @@ pub mod workflow;
 
 pub use agent::{
     create_evented_agent, EventedEngine, EventedEngineBuilder, AGENT_WORKER_GROUP,
-    DEFAULT_LEASE_TTL,
+    DEFAULT_CONTINUATION, DEFAULT_LEASE_TTL,
 };
 pub use error::WorkflowError;
 pub use store::{Enqueue, InMemoryWorkflowStore, RunLease, RunPhase, StoredRun, WorkflowStore};
 pub use task::Task;
-pub use worker::{TaskHandler, WorkerHandle};
+pub use worker::{StopSignal, TaskHandler, WorkerHandle};

@@ -19,8 +19,27 @@ pub trait TaskHandler: Send + Sync + fmt::Debug {
     /// Whether tasks of this workflow id are this handler's (others are skipped).
     fn accepts(&self, workflow_id: &str) -> bool;
 
-    /// Takes the task's step as `owner`; `attempt` is the message's delivery attempt.
-    async fn handle(&self, task: Task, attempt: u32, owner: &str) -> Result<(), WorkflowError>;
+    /// Takes the task's step as `owner`; `attempt` is the message's delivery attempt. A
+    /// handler that goes on with the run's next steps itself (instead of queueing them)
+    /// stops doing so once `stop` is raised.
+    async fn handle(
+        &self,
+        task: Task,
+        attempt: u32,
+        owner: &str,
+        stop: &StopSignal,
+    ) -> Result<(), WorkflowError>;
+}
+
+/// Raised when the workers are asked to stop ([`WorkerHandle::stop`]).
+#[derive(Debug, Clone)]
+pub struct StopSignal(watch::Receiver<bool>);
+
+impl StopSignal {
+    /// Whether the workers are stopping.
+    pub fn is_raised(&self) -> bool {
+        *self.0.borrow()
+    }
 }
 
 /// Running workers; [`stop`](Self::stop) them, or drop the handle to abort them.
@@ -44,7 +63,8 @@ impl WorkerHandle {
         &self.owners
     }
 
-    /// Lets every worker finish its current step, then stops them.
+    /// Lets every worker finish its current step (saved, and its successor queued), then
+    /// stops them.
     pub async fn stop(mut self) {
         let _ = self.stop.send(true);
         for task in std::mem::take(&mut self.tasks) {
@@ -102,6 +122,8 @@ async fn work(
 ) {
     loop {
         let message = tokio::select! {
+            // A stop comes first, even with a message waiting.
+            biased;
             _ = stopped.changed() => return,
             message = messages.next() => message,
         };
@@ -121,7 +143,9 @@ async fn work(
             attempt,
             owner = %owner,
         );
-        match handler.handle(task, attempt, &owner).instrument(span).await {
+        let stop = StopSignal(stopped.clone());
+        let handled = handler.handle(task, attempt, &owner, &stop);
+        match handled.instrument(span).await {
             Ok(()) => settle(message.ack().await),
             Err(error)
                 if error.is_retryable() || matches!(error, WorkflowError::UnknownWorkflow(_)) =>

@@ -40,14 +40,11 @@ struct Recovered {
 async fn crash(kill: Kill) -> Recovered {
     let (model, lookups) = (RoundModel::two_tool_rounds(), Lookups::new());
     let deployment = Deployment::new();
-    let freezing = Arc::new(FreezingStore {
-        inner: deployment.store.clone(),
-        freeze_at: match kill {
-            Kill::AfterCheckpoint(step) => step,
-            _ => u64::MAX,
-        },
-        frozen: Default::default(),
-    });
+    let freeze_at = match kill {
+        Kill::AfterCheckpoint(step) => step,
+        _ => u64::MAX,
+    };
+    let freezing = FreezingStore::new(deployment.store.clone(), freeze_at);
     let store: Arc<dyn WorkflowStore> = freezing.clone();
     let (engine_a, durable_a) = deployment.instance_with(
         "a",

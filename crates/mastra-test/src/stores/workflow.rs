@@ -18,6 +18,7 @@ pub fn run(run_id: &str, generation: u64, step: u64, data: &str) -> StoredRun {
         generation,
         phase: RunPhase::Active,
         cancel_requested: false,
+        held: false,
         data: data.to_owned(),
     }
 }

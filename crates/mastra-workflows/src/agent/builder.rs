@@ -13,6 +13,10 @@ use std::time::Duration;
 /// continued by another worker once this has passed.
 pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(30);
 
+/// How long a worker goes on taking one run's steps itself by default (see
+/// [`EventedEngineBuilder::continuation`]).
+pub const DEFAULT_CONTINUATION: Duration = Duration::from_millis(200);
+
 /// The durable agent on the evented engine: `stream()` returns once the run is queued, and
 /// workers of any instance with the agent registered take its steps. Unset parts of the
 /// builder come from the `Mastra` instance, as for any durable agent, except the transport,
@@ -29,6 +33,7 @@ pub struct EventedEngineBuilder {
     store: Option<Arc<dyn WorkflowStore>>,
     leases: Option<Arc<dyn LeaseProvider>>,
     lease_ttl: Duration,
+    continuation: Duration,
     instance: Option<String>,
 }
 
@@ -37,6 +42,7 @@ impl fmt::Debug for EventedEngineBuilder {
         f.debug_struct("EventedEngineBuilder")
             .field("instance", &self.instance)
             .field("lease_ttl", &self.lease_ttl)
+            .field("continuation", &self.continuation)
             .finish_non_exhaustive()
     }
 }
@@ -48,6 +54,7 @@ impl EventedEngineBuilder {
             store: None,
             leases: None,
             lease_ttl: DEFAULT_LEASE_TTL,
+            continuation: DEFAULT_CONTINUATION,
             instance: None,
         }
     }
@@ -68,6 +75,18 @@ impl EventedEngineBuilder {
     /// How long a claim lasts without renewal ([`DEFAULT_LEASE_TTL`]).
     pub fn lease_ttl(mut self, ttl: Duration) -> Self {
         self.lease_ttl = ttl.max(Duration::from_millis(3));
+        self
+    }
+
+    /// How long a worker that took a run's step goes on with the run's next steps itself
+    /// ([`DEFAULT_CONTINUATION`]), still saving the run after every step, before it queues
+    /// the next one for any worker. Quick steps (a fast tool, a cached answer) then cost a
+    /// save each instead of a trip through the queue, while runs sharing few workers still
+    /// take turns; a step that starts within the time still runs to its end. Zero queues
+    /// every step. A worker that crashes while continuing a run is replaced as it would be
+    /// mid-step: once its lease and its message time out.
+    pub fn continuation(mut self, continuation: Duration) -> Self {
+        self.continuation = continuation;
         self
     }
 
@@ -93,6 +112,7 @@ impl EventedEngineBuilder {
                     .unwrap_or_else(|| Arc::new(InMemoryWorkflowStore::new())),
                 leases,
                 lease_ttl: self.lease_ttl,
+                continuation: self.continuation,
                 agents: Default::default(),
                 local: Default::default(),
                 executing: Default::default(),

@@ -10,7 +10,9 @@ mod control;
 mod recovery;
 mod step;
 
-pub use builder::{create_evented_agent, EventedEngineBuilder, DEFAULT_LEASE_TTL};
+pub use builder::{
+    create_evented_agent, EventedEngineBuilder, DEFAULT_CONTINUATION, DEFAULT_LEASE_TTL,
+};
 
 use crate::store::{Enqueue, RunPhase, StoredRun, WorkflowStore};
 use crate::task::{Task, AGENT_WORKFLOW_PREFIX, WORKFLOWS_TOPIC};
@@ -31,11 +33,12 @@ use std::time::Duration;
 /// The consumer group of agent workers on the `workflows` topic.
 pub const AGENT_WORKER_GROUP: &str = "mastra-agent-workers";
 
-/// What the store keeps of an agent run between steps.
+/// What the store keeps of an agent run between steps (written from a borrowed state as
+/// `Checkpoint<&RunState>`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct Checkpoint {
-    pub(crate) state: RunState,
+pub(crate) struct Checkpoint<S = RunState> {
+    pub(crate) state: S,
     /// The run's log length when the step completed: a re-run voids what lies beyond.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) log_len: Option<u64>,
@@ -53,6 +56,8 @@ struct Inner {
     store: Arc<dyn WorkflowStore>,
     leases: Arc<dyn LeaseProvider>,
     lease_ttl: Duration,
+    /// How long a worker goes on with a run's steps before queueing the next one.
+    continuation: Duration,
     /// The agents this instance's workers can execute, by agent id.
     agents: RwLock<HashMap<String, RunContext>>,
     /// Live parts of the runs started here (they stay in this process).
@@ -173,6 +178,7 @@ impl EventedEngine {
             generation,
             phase: RunPhase::Active,
             cancel_requested: false,
+            held: false,
             data: serde_json::to_string(&checkpoint).map_err(DurableError::Encoding)?,
         };
         let callbacks = callbacks::relay_terminal(ctx, &run_id, run.callbacks).await?;

@@ -1,12 +1,13 @@
-//! One agent step taken by a worker: claim the run, load its last checkpoint, take the
-//! step with a fenced executor, store the next checkpoint, queue the next step.
+//! Agent steps taken by a worker: claim the run, load its last checkpoint, take the step
+//! with a fenced executor and store the next checkpoint; go on with the next steps while
+//! the worker's turn lasts (saving each, the lease kept), then queue the next one.
 
 use super::control::Listener;
 use super::{lock, Checkpoint, EventedEngine};
 use crate::claim::Claim;
 use crate::store::{RunPhase, StoredRun};
 use crate::task::{Task, AGENT_WORKFLOW_PREFIX};
-use crate::worker::TaskHandler;
+use crate::worker::{StopSignal, TaskHandler};
 use crate::WorkflowError;
 use async_trait::async_trait;
 use mastra_core::{AbortSignal, StepProgress};
@@ -15,6 +16,7 @@ use mastra_durable::engine::{DriveOutcome, EngineRun, RunContext};
 use mastra_pubsub::{Event, EventType};
 use serde_json::json;
 use std::sync::Arc;
+use tokio::time::Instant;
 use tracing::Instrument;
 
 #[async_trait]
@@ -23,7 +25,13 @@ impl TaskHandler for EventedEngine {
         workflow_id.starts_with(AGENT_WORKFLOW_PREFIX)
     }
 
-    async fn handle(&self, task: Task, attempt: u32, owner: &str) -> Result<(), WorkflowError> {
+    async fn handle(
+        &self,
+        task: Task,
+        attempt: u32,
+        owner: &str,
+        stop: &StopSignal,
+    ) -> Result<(), WorkflowError> {
         let agent_id = &task.workflow_id[AGENT_WORKFLOW_PREFIX.len()..];
         let ctx = self
             .context(agent_id)
@@ -51,8 +59,12 @@ impl TaskHandler for EventedEngine {
             self.inner.lease_ttl,
         )
         .await?;
+        let turn = Turn {
+            ends: Instant::now() + self.inner.continuation,
+            stop,
+        };
         let result = tokio::select! {
-            result = self.step_claimed(&ctx, &task, attempt, &claim, record, abort) => result,
+            result = self.take_steps(&ctx, &task, attempt, &claim, record, abort, turn) => result,
             () = &mut listener => Ok(Taken::Ended),
         };
         lock(&self.inner.executing).remove(&run_id);
@@ -66,8 +78,24 @@ impl TaskHandler for EventedEngine {
     }
 }
 
+/// How long a worker may go on with the steps of the run it claimed.
+struct Turn<'a> {
+    ends: Instant,
+    stop: &'a StopSignal,
+}
+
+impl Turn<'_> {
+    /// Whether the next step is taken here rather than queued.
+    fn goes_on(&self) -> bool {
+        Instant::now() < self.ends && !self.stop.is_raised()
+    }
+}
+
 impl EventedEngine {
-    async fn step_claimed(
+    /// Takes the run's stored next step and, while the worker's turn lasts, the steps
+    /// after it (each saved once complete, the lease kept); then queues the next one.
+    #[allow(clippy::too_many_arguments)]
+    async fn take_steps(
         &self,
         ctx: &RunContext,
         task: &Task,
@@ -75,6 +103,7 @@ impl EventedEngine {
         claim: &Arc<Claim>,
         record: Option<StoredRun>,
         abort: AbortSignal,
+        turn: Turn<'_>,
     ) -> Result<Taken, WorkflowError> {
         let store = &self.inner.store;
         let run_id = &task.run_id;
@@ -82,20 +111,22 @@ impl EventedEngine {
             return Ok(Taken::Ended); // finished meanwhile: a duplicate message
         };
         // A message whose step is done is a duplicate, unless it was redelivered: then its
-        // owner may have died between storing the step and queueing the next one, so the
-        // next one is taken here (under the lease; its own message, if any, is dropped).
+        // owner may have died between storing the step and queueing the next one (or while
+        // going on with later steps itself), so the stored next one is taken here (under
+        // the lease; its own message, if any, is dropped).
         let redelivered = attempt > 1 && record.step > task.step;
         if record.phase != RunPhase::Active || (record.step != task.step && !redelivered) {
             return Ok(Taken::Ended);
         }
-        let step = record.step;
+        let mut step = record.step;
         let mut record = record;
         let data = std::mem::take(&mut record.data);
         let checkpoint = self.inner.checkpoints.decode(run_id, &data)?;
         drop(data);
-        if claim.generation > record.generation + 1 {
-            // Someone claimed the run since its last checkpoint and may have started this
-            // step: fence them out, then tell observers that their output is void.
+        // Someone claimed the run since its last checkpoint, or its writer kept the lease
+        // to go on: either may have started this step. Fence them out, then tell
+        // observers that their output is void.
+        if claim.generation > record.generation + 1 || record.held {
             if !store.fence(run_id, claim.generation).await? {
                 return Err(superseded(run_id));
             }
@@ -109,87 +140,122 @@ impl EventedEngine {
             .get(run_id)
             .map(|(callbacks, _)| callbacks.clone())
             .unwrap_or_default();
+        let mut log_len = checkpoint.log_len;
         let run = EngineRun {
             state: checkpoint.state,
             callbacks,
             abort,
         };
         let mut executor = ctx.fenced_executor(run, claim.generation, claim.clone());
-        let _active = ActiveRun::start();
-        let span = executor.run_span();
-        let progress = tokio::select! {
-            progress = executor.step().instrument(span.clone()) => progress,
-            // Ownership lost mid-step: abandon it, whatever it was doing.
-            () = claim.clone().heartbeat() => return Err(superseded(run_id)),
-        };
-        let Ok(progress) = progress else {
-            if claim.is_lost() {
-                return Err(superseded(run_id));
-            }
-            let error = executor.sink_mut().take_failure();
-            return Err(match error {
-                Some(error) => error.into(),
-                None => WorkflowError::Store("the run's channel closed".into()),
-            });
-        };
-        let log_len = match executor.sink_mut().last_index() {
-            Some(index) => Some(index + 1),
-            None => checkpoint.log_len,
-        };
-        let mut next = StoredRun {
-            step: step + 1,
-            generation: claim.generation,
-            cancel_requested: false,
-            ..record
-        };
-        match progress {
-            StepProgress::Continue => {
-                let state = executor.into_state();
-                let checkpoint = Checkpoint { state, log_len };
-                next.data = serde_json::to_string(&checkpoint)?;
-                // Kept before the next step can be queued, so that it finds it here (a
-                // refused save leaves an entry whose text no stored record holds: unused).
-                self.inner
-                    .checkpoints
-                    .keep(run_id, next.data.clone(), checkpoint);
-                let task = Task::new(next.workflow_id.clone(), run_id.clone(), next.step);
-                // Free the run with its checkpoint and queue its next step only if the save
-                // is accepted, so that step finds the run saved and free (one round trip
-                // where the store also holds the leases and the queue).
-                if !claim
-                    .save_releasing_enqueueing(&**store, &next, self.next_step(&task)?)
-                    .await?
-                {
+        // Renews the lease for as long as the steps go on; resolves once it is lost.
+        let mut heartbeat = std::pin::pin!(claim.clone().heartbeat());
+        loop {
+            let _active = ActiveRun::start();
+            let span = executor.run_span();
+            let progress = tokio::select! {
+                progress = executor.step().instrument(span.clone()) => progress,
+                // Ownership lost mid-step: abandon it, whatever it was doing.
+                () = &mut heartbeat => return Err(superseded(run_id)),
+            };
+            let Ok(progress) = progress else {
+                if claim.is_lost() {
                     return Err(superseded(run_id));
                 }
-                return Ok(Taken::Queued);
+                let error = executor.sink_mut().take_failure();
+                return Err(match error {
+                    Some(error) => error.into(),
+                    None => WorkflowError::Store("the run's channel closed".into()),
+                });
+            };
+            if let Some(index) = executor.sink_mut().last_index() {
+                log_len = Some(index + 1);
             }
-            StepProgress::Suspended(suspensions) => {
-                if !claim.verify().await {
-                    return Err(superseded(run_id));
+            step += 1;
+            let next = StoredRun {
+                run_id: record.run_id.clone(),
+                workflow_id: record.workflow_id.clone(),
+                step,
+                generation: claim.generation,
+                phase: RunPhase::Active,
+                cancel_requested: false,
+                held: false,
+                data: String::new(),
+            };
+            match progress {
+                StepProgress::Continue if turn.goes_on() && !claim.is_lost() => {
+                    // Saved with the lease kept: the next step is taken here.
+                    let checkpoint = Checkpoint {
+                        state: executor.state(),
+                        log_len,
+                    };
+                    let data = serde_json::to_string(&checkpoint)?;
+                    let next = StoredRun {
+                        held: true,
+                        data,
+                        ..next
+                    };
+                    if !store.save(&next).await? {
+                        return Err(superseded(run_id));
+                    }
                 }
-                // Stored as paused before the pause is announced: an answer may come (and
-                // queue the run again) as soon as observers see it.
-                let state = executor.state().clone();
-                next.phase = RunPhase::Suspended;
-                next.data = serde_json::to_string(&Checkpoint { state, log_len })?;
-                if !store.save(&next).await? {
-                    return Err(superseded(run_id));
+                StepProgress::Continue => {
+                    let checkpoint = Checkpoint {
+                        state: executor.into_state(),
+                        log_len,
+                    };
+                    let data = serde_json::to_string(&checkpoint)?;
+                    // Kept before the next step can be queued, so that it finds it here (a
+                    // refused save leaves an entry whose text no stored record holds: unused).
+                    self.inner
+                        .checkpoints
+                        .keep(run_id, data.clone(), checkpoint);
+                    let next = StoredRun { data, ..next };
+                    let task = Task::new(next.workflow_id.clone(), run_id.clone(), next.step);
+                    // Free the run with its checkpoint and queue its next step only if the
+                    // save is accepted, so that step finds the run saved and free (one round
+                    // trip where the store also holds the leases and the queue).
+                    if !claim
+                        .save_releasing_enqueueing(&**store, &next, self.next_step(&task)?)
+                        .await?
+                    {
+                        return Err(superseded(run_id));
+                    }
+                    return Ok(Taken::Queued);
                 }
-                lock(&self.inner.local).remove(run_id);
-                match ctx.suspend(executor, suspensions).instrument(span).await {
-                    DriveOutcome::Suspended(_) => {}
-                    DriveOutcome::Lost(error) => return Err(error.into()),
-                    _ => self.forget(run_id, claim.generation).await?,
+                StepProgress::Suspended(suspensions) => {
+                    if !claim.verify().await {
+                        return Err(superseded(run_id));
+                    }
+                    // Stored as paused before the pause is announced: an answer may come (and
+                    // queue the run again) as soon as observers see it.
+                    let checkpoint = Checkpoint {
+                        state: executor.state(),
+                        log_len,
+                    };
+                    let next = StoredRun {
+                        phase: RunPhase::Suspended,
+                        data: serde_json::to_string(&checkpoint)?,
+                        ..next
+                    };
+                    if !store.save(&next).await? {
+                        return Err(superseded(run_id));
+                    }
+                    lock(&self.inner.local).remove(run_id);
+                    match ctx.suspend(executor, suspensions).instrument(span).await {
+                        DriveOutcome::Suspended(_) => {}
+                        DriveOutcome::Lost(error) => return Err(error.into()),
+                        _ => self.forget(run_id, claim.generation).await?,
+                    }
+                    return Ok(Taken::Ended);
                 }
-            }
-            _ => {
-                // The terminal event is written (by the owner: the fence checked it).
-                ctx.finished(run_id).await;
-                self.forget(run_id, claim.generation).await?;
+                _ => {
+                    // The terminal event is written (by the owner: the fence checked it).
+                    ctx.finished(run_id).await;
+                    self.forget(run_id, claim.generation).await?;
+                    return Ok(Taken::Ended);
+                }
             }
         }
-        Ok(Taken::Ended)
     }
 
     async fn forget(&self, run_id: &str, generation: u64) -> Result<(), WorkflowError> {

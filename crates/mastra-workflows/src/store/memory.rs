@@ -92,6 +92,7 @@ mod tests {
             generation,
             phase: RunPhase::Active,
             cancel_requested: false,
+            held: false,
             data: "null".into(),
         }
     }

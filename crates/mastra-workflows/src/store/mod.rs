@@ -38,6 +38,10 @@ pub struct StoredRun {
     /// Someone asked to cancel (abort) the run; the next step ends it.
     #[serde(default)]
     pub cancel_requested: bool,
+    /// Written by an owner that kept the run's lease to take the next step itself: whoever
+    /// claims the run next must assume that step was started, and fence that owner out.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub held: bool,
     /// The engine's state of the run (a workflow's value, an agent's `RunState`, ...) as
     /// JSON text: stored and copied as one string, never as a tree of values.
     pub data: String,

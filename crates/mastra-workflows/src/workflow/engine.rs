@@ -4,7 +4,7 @@ use super::{Node, Workflow};
 use crate::claim::Claim;
 use crate::store::{Enqueue, InMemoryWorkflowStore, RunPhase, StoredRun, WorkflowStore};
 use crate::task::{Task, AGENT_WORKFLOW_PREFIX, WORKFLOWS_TOPIC};
-use crate::worker::{self, TaskHandler, WorkerHandle};
+use crate::worker::{self, StopSignal, TaskHandler, WorkerHandle};
 use crate::{WorkflowError, DEFAULT_LEASE_TTL};
 use async_trait::async_trait;
 use futures::{StreamExt, TryStreamExt};
@@ -149,6 +149,7 @@ impl WorkflowEngine {
             generation: 0,
             phase: RunPhase::Active,
             cancel_requested: false,
+            held: false,
             data: serde_json::to_string(&progress)?,
         };
         self.inner.store.put(&record).await?;
@@ -301,7 +302,14 @@ impl TaskHandler for WorkflowEngine {
         !workflow_id.starts_with(AGENT_WORKFLOW_PREFIX)
     }
 
-    async fn handle(&self, task: Task, attempt: u32, owner: &str) -> Result<(), WorkflowError> {
+    /// One step per message: a workflow's steps are queued one by one.
+    async fn handle(
+        &self,
+        task: Task,
+        attempt: u32,
+        owner: &str,
+        _stop: &StopSignal,
+    ) -> Result<(), WorkflowError> {
         let nodes = self
             .nodes(&task.workflow_id)
             .ok_or_else(|| WorkflowError::UnknownWorkflow(task.workflow_id.clone()))?;

@@ -8,12 +8,39 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 /// A workflow store that hangs for good right after storing the checkpoint of step
-/// `freeze_at`, as a process dying between storing a step and queueing the next would.
+/// `freeze_at`, as a process dying between storing a step and queueing the next would;
+/// it notes every save it was asked for.
 #[derive(Debug)]
 pub struct FreezingStore {
     pub inner: Arc<InMemoryWorkflowStore>,
     pub freeze_at: u64,
     pub frozen: Notify,
+    pub saves: Mutex<Vec<Save>>,
+}
+
+/// One save a [`FreezingStore`] was asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Save {
+    pub step: u64,
+    pub generation: u64,
+    pub held: bool,
+    pub accepted: bool,
+}
+
+impl FreezingStore {
+    /// Freezes after the save of step `freeze_at` (`u64::MAX`: never).
+    pub fn new(inner: Arc<InMemoryWorkflowStore>, freeze_at: u64) -> Arc<Self> {
+        Arc::new(Self {
+            inner,
+            freeze_at,
+            frozen: Notify::new(),
+            saves: Mutex::new(Vec::new()),
+        })
+    }
+
+    pub fn saves(&self) -> Vec<Save> {
+        self.saves.lock().unwrap().clone()
+    }
 }
 
 #[async_trait]
@@ -26,6 +53,12 @@ impl WorkflowStore for FreezingStore {
     }
     async fn save(&self, run: &StoredRun) -> Result<bool, WorkflowError> {
         let saved = self.inner.save(run).await?;
+        self.saves.lock().unwrap().push(Save {
+            step: run.step,
+            generation: run.generation,
+            held: run.held,
+            accepted: saved,
+        });
         if run.step == self.freeze_at {
             self.frozen.notify_one();
             std::future::pending::<()>().await;

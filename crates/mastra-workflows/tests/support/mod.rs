@@ -6,7 +6,7 @@
 mod faults;
 
 #[allow(unused_imports)]
-pub use faults::{FreezingStore, StoppableLeases};
+pub use faults::{FreezingStore, Save, StoppableLeases};
 
 use async_trait::async_trait;
 use futures::StreamExt;
@@ -18,7 +18,9 @@ use mastra_core::{
 };
 use mastra_durable::{DurableAgent, InMemoryRunStore};
 use mastra_pubsub::{Event, EventEmitterPubSub, EventType, LeaseProvider, PubSub};
-use mastra_workflows::{create_evented_agent, EventedEngine, InMemoryWorkflowStore, WorkflowStore};
+use mastra_workflows::{
+    create_evented_agent, EventedEngine, EventedEngineBuilder, InMemoryWorkflowStore, WorkflowStore,
+};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -204,20 +206,30 @@ impl Deployment {
         }
     }
 
-    /// One instance: its own engine and durable agent over the shared backends.
-    pub fn instance(&self, id: &str, agent: Agent) -> (EventedEngine, DurableAgent) {
+    /// An engine of instance `id` over the shared backends, to finish configuring.
+    pub fn engine(&self, id: &str) -> EventedEngineBuilder {
         let pubsub: Arc<dyn PubSub> = self.pubsub.clone();
-        let engine = EventedEngine::builder(pubsub)
+        EventedEngine::builder(pubsub)
             .store(self.store.clone())
             .leases(self.leases.clone())
             .lease_ttl(LEASE_TTL)
             .instance_id(id)
-            .build();
-        let durable = create_evented_agent(agent, &engine)
+    }
+
+    /// `agent` made durable on `engine`, over the shared cache and run store.
+    pub fn durable(&self, agent: Agent, engine: &EventedEngine) -> DurableAgent {
+        let durable = create_evented_agent(agent, engine)
             .cache(self.cache.clone())
             .run_store(self.runs.clone())
             .build();
         engine.register(&durable);
+        durable
+    }
+
+    /// One instance: its own engine and durable agent over the shared backends.
+    pub fn instance(&self, id: &str, agent: Agent) -> (EventedEngine, DurableAgent) {
+        let engine = self.engine(id).build();
+        let durable = self.durable(agent, &engine);
         (engine, durable)
     }
 }
@@ -237,18 +249,8 @@ impl Deployment {
         store: Arc<dyn WorkflowStore>,
         leases: Arc<dyn LeaseProvider>,
     ) -> (EventedEngine, DurableAgent) {
-        let pubsub: Arc<dyn PubSub> = self.pubsub.clone();
-        let engine = EventedEngine::builder(pubsub)
-            .store(store)
-            .leases(leases)
-            .lease_ttl(LEASE_TTL)
-            .instance_id(id)
-            .build();
-        let durable = create_evented_agent(agent, &engine)
-            .cache(self.cache.clone())
-            .run_store(self.runs.clone())
-            .build();
-        engine.register(&durable);
+        let engine = self.engine(id).store(store).leases(leases).build();
+        let durable = self.durable(agent, &engine);
         (engine, durable)
     }
 }
