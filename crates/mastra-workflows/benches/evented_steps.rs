@@ -3,7 +3,10 @@
 //! Prints ms per agent step (a model step plus its tool step: two queue messages on the
 //! evented engine), in memory, then over Redis (127.0.0.1:6379 or `REDIS_URL`) when it
 //! answers: first with the workflow store in memory, then with `RedisWorkflowStore` too
-//! (everything the evented engine keeps is in Redis, as in a multi-instance deployment).
+//! (everything the evented engine keeps is in Redis, as in a multi-instance deployment),
+//! with the workers' default turn (a worker goes on with the run's next steps, saving
+//! each) and then with continuation off (every step a trip through the queue). Each row
+//! is the median of five rounds alternating the two engines.
 //! Run with `cargo bench -p mastra-workflows --bench evented_steps`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -23,7 +26,7 @@ use mastra_redis::{
 use mastra_workflows::{create_evented_agent, EventedEngine, WorkflowStore};
 use serde_json::Value;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Calls the no-op tool until `steps` model steps are reached, then answers.
 #[derive(Debug, Clone, Copy)]
@@ -106,20 +109,31 @@ async fn run(durable: &DurableAgent, steps: usize) {
     assert_eq!(output.steps.len(), steps);
 }
 
-/// The local and the evented durable agent over one transport and one run-log cache; the
-/// evented engine's workflow store is `store`, else in memory.
+/// How the evented engine under test is set up.
+#[derive(Clone, Default)]
+struct Evented {
+    /// Its workflow store (in memory when unset).
+    store: Option<Arc<dyn WorkflowStore>>,
+    /// Its workers' turn (the engine's default when unset).
+    continuation: Option<Duration>,
+}
+
+/// The local and the evented durable agent over one transport and one run-log cache.
 async fn agents(
     pubsub: Arc<dyn PubSub>,
     cache: Option<Arc<dyn ServerCache>>,
-    store: Option<Arc<dyn WorkflowStore>>,
+    setup: Evented,
 ) -> (DurableAgent, DurableAgent, mastra_workflows::WorkerHandle) {
     let mut local = create_durable_agent(agent())
         .pubsub(pubsub.clone())
         .engine(Arc::new(LocalEngine::new()))
         .unlimited_steps();
     let mut engine = EventedEngine::builder(pubsub);
-    if let Some(store) = store {
+    if let Some(store) = setup.store {
         engine = engine.store(store);
+    }
+    if let Some(continuation) = setup.continuation {
+        engine = engine.continuation(continuation);
     }
     let engine = engine.build();
     let mut evented = create_evented_agent(agent(), &engine).unlimited_steps();
@@ -131,18 +145,31 @@ async fn agents(
     (local.build(), evented.build(), workers)
 }
 
+/// Rounds of measurement per row; each alternates the two engines, and the row reports
+/// their medians.
+const ROUNDS: usize = 5;
+
 async fn table(name: &str, local: &DurableAgent, evented: &DurableAgent) {
     println!("\n{name}\n");
     println!("| steps | local ms/step | evented ms/step | evented overhead ms/step |");
     println!("|---:|---:|---:|---:|");
-    for (steps, runs) in [(1, 300), (10, 60), (50, 15)] {
-        let local_ms = ms_per_step(local, steps, runs).await;
-        let evented_ms = ms_per_step(evented, steps, runs).await;
+    for (steps, runs) in [(1, 100), (10, 20), (50, 5)] {
+        let (mut local_ms, mut evented_ms) = (Vec::new(), Vec::new());
+        for _ in 0..ROUNDS {
+            local_ms.push(ms_per_step(local, steps, runs).await);
+            evented_ms.push(ms_per_step(evented, steps, runs).await);
+        }
+        let (local_ms, evented_ms) = (median(local_ms), median(evented_ms));
         println!(
             "| {steps} | {local_ms:.3} | {evented_ms:.3} | {:.3} |",
             evented_ms - local_ms
         );
     }
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
 }
 
 struct Redis {
@@ -170,30 +197,39 @@ async fn redis() -> Option<Redis> {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let memory: Arc<dyn PubSub> = Arc::new(EventEmitterPubSub::new());
-    let (local, evented, _workers) = agents(memory, None, None).await;
+    let (local, evented, _workers) = agents(memory, None, Evented::default()).await;
     table("In memory", &local, &evented).await;
     let Some(redis) = redis().await else {
         println!("\nRedis: not reachable, skipped");
         return;
     };
-    let (pubsub, cache) = (redis.pubsub.clone(), Some(redis.cache.clone()));
-    let (local, evented, workers) = agents(pubsub, cache, None).await;
-    table(
-        "Redis (queue, leases and run log; workflow store in memory)",
-        &local,
-        &evented,
-    )
-    .await;
-    workers.stop().await;
-    let (pubsub, cache) = (redis.pubsub.clone(), Some(redis.cache.clone()));
-    let (local, evented, workers) = agents(pubsub, cache, Some(redis.store.clone())).await;
-    table(
-        "Redis (queue, leases, run log and workflow store)",
-        &local,
-        &evented,
-    )
-    .await;
-    workers.stop().await;
+    let tables = [
+        (
+            "Redis (queue, leases and run log; workflow store in memory)",
+            Evented::default(),
+        ),
+        (
+            "Redis (queue, leases, run log and workflow store)",
+            Evented {
+                store: Some(redis.store.clone()),
+                continuation: None,
+            },
+        ),
+        (
+            "Redis (queue, leases, run log and workflow store), continuation off: every step \
+             through the queue",
+            Evented {
+                store: Some(redis.store.clone()),
+                continuation: Some(Duration::ZERO),
+            },
+        ),
+    ];
+    for (name, setup) in tables {
+        let (pubsub, cache) = (redis.pubsub.clone(), Some(redis.cache.clone()));
+        let (local, evented, workers) = agents(pubsub, cache, setup).await;
+        table(name, &local, &evented).await;
+        workers.stop().await;
+    }
     // The run logs, leases and workflow records live under the bench's own prefix.
     redis.cache.clear().await.unwrap();
 }

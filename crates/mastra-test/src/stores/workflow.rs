@@ -235,6 +235,25 @@ pub async fn data_is_stored_verbatim(factory: &dyn WorkflowStoreFactory) {
     empty(&*store).await;
 }
 
+/// Whether the writer kept the run's lease (`held`) is stored with each save and read
+/// back as written; a fence leaves it as it is (the fenced writer's last word).
+pub async fn held_is_stored_with_each_save(factory: &dyn WorkflowStoreFactory) {
+    let store = one(factory).await;
+    let mut record = run("r", 1, 0, "{}");
+    store.put(&record).await.unwrap();
+    for (step, held) in [(1, true), (2, true), (3, false), (4, true)] {
+        record.step = step;
+        record.held = held;
+        assert!(store.save(&record).await.unwrap());
+        let loaded = store.load("r").await.unwrap().unwrap();
+        assert_eq!(loaded.held, held, "step {step}");
+    }
+    assert!(store.fence("r", 2).await.unwrap());
+    let fenced = store.load("r").await.unwrap().unwrap();
+    assert_eq!((fenced.generation, fenced.held), (2, true));
+    empty(&*store).await;
+}
+
 /// Claimants with generations 1..=K, each on its own handle (its own connections), fence
 /// and then save concurrently: only the newest generation's writes survive, and once a
 /// claimant is refused it stays refused (a generation never goes back).
