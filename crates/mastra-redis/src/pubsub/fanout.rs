@@ -96,19 +96,17 @@ impl Fanout {
             channel: channel.to_owned(),
         };
         if first {
-            // On failure, dropping the reader undoes the registration.
-            shared
-                .subscriber
-                .subscribe(channel)
-                .await
-                .map_err(pubsub_error)?;
-            // Commands on one connection run in order: once PING is answered, Redis has
-            // registered the subscription, so nothing published from now on is missed.
-            shared
-                .subscriber
-                .ping::<fred::types::Value>(None)
-                .await
-                .map_err(pubsub_error)?;
+            // On failure, dropping the reader undoes the registration. Commands on one
+            // connection run in order: once the PING sent right behind the SUBSCRIBE (in
+            // the same round trip) is answered, Redis has registered the subscription, so
+            // nothing published from now on is missed.
+            let subscriber = &shared.subscriber;
+            let (subscribed, pinged) = tokio::join!(
+                subscriber.subscribe(channel),
+                subscriber.ping::<fred::types::Value>(None),
+            );
+            subscribed.map_err(pubsub_error)?;
+            pinged.map_err(pubsub_error)?;
             if let Some(entry) = lock(&shared.channels).get_mut(channel) {
                 entry.subscribed = true;
             }
