@@ -6,7 +6,8 @@ use std::fmt;
 pub(crate) const USAGE: &str = "\
 usage: mastra serve [--host 127.0.0.1] [--port 4111] [--demo-delay-ms 20] [--redis-url URL]
                     [--engine local|evented|inngest] [--workers 2 | --no-workers]
-                    [--recovery auto|off] [--lease-ttl-ms 30000] [--inngest]
+                    [--recovery auto|off] [--lease-ttl-ms 30000] [--continuation-ms 200]
+                    [--inngest]
        mastra observe <agentId> <runId> [--offset 0] [--url http://127.0.0.1:4111]
 
 Serves upstream Mastra's /api agent routes with one durable agent, `demo-agent`, on the
@@ -14,9 +15,10 @@ built-in demo model (offline) with the demo tools, in memory, or on Redis when -
 (or REDIS_URL) is given. Bearer tokens are read from MASTRA_API_TOKENS (comma-separated);
 without any, the API is open. SIGTERM or Ctrl-C stops the server gracefully.
 
-With --engine evented, every agent step (a model call, or the tool calls it asked for) is a
-message on a work queue taken by workers, and the run's state is stored after each step: a
-run whose worker dies is continued by another worker from its last completed step. With
+With --engine evented, agent steps (a model call, or the tool calls it asked for) are taken
+by workers from a work queue (a worker goes on with a run's next steps for a short turn,
+then queues the next one), and the run's state is stored after each step: a run whose
+worker dies is continued by another worker from its last completed step. With
 --redis-url the queue, leases, run logs and run stores are on Redis, so several
 `mastra serve` processes form one deployment: API-only ones (--no-workers) queue runs,
 workers execute them. With --inngest, `demo-agent` runs as an Inngest function served at
@@ -37,6 +39,9 @@ serve options:
                           left without a worker (one instance at a time; default auto)
   --lease-ttl-ms MS       evented: how long a worker's claim on a run lasts unrenewed; a
                           crashed worker's run is taken over after it (default 30000)
+  --continuation-ms MS    evented: how long a worker goes on with a run's next steps itself
+                          (saving each) before it queues the next one; 0 queues every
+                          step (default 200)
   --claim-timeout-ms MS   evented on Redis: a step message unacknowledged this long goes to
                           another worker (default: the lease TTL)
   --inngest               run `demo-agent` on Inngest and serve /api/inngest
@@ -91,6 +96,8 @@ pub(crate) struct ServeArgs {
     /// Evented: re-queue orphaned runs at start-up.
     pub(crate) recovery: bool,
     pub(crate) lease_ttl_ms: u64,
+    /// Evented: a worker's turn on one run.
+    pub(crate) continuation_ms: u64,
     /// Redis consumer groups' claim timeout; the lease TTL when unset.
     pub(crate) claim_timeout_ms: Option<u64>,
 }
@@ -111,6 +118,7 @@ impl Default for ServeArgs {
             workers: DEFAULT_WORKERS,
             recovery: true,
             lease_ttl_ms: 30_000,
+            continuation_ms: 200,
             claim_timeout_ms: None,
         }
     }
@@ -220,6 +228,10 @@ pub(crate) fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, 
                 }
                 evented_only.push(name);
             }
+            (false, "--continuation-ms") => {
+                serve.continuation_ms = number(&name, &value()?)?;
+                evented_only.push(name);
+            }
             (false, "--claim-timeout-ms") => {
                 serve.claim_timeout_ms = Some(number(&name, &value()?)?);
                 evented_only.push(name);
@@ -304,10 +316,18 @@ mod tests {
     }
 
     #[test]
+    fn the_default_turn_is_the_engines() {
+        let default = mastra_workflows::DEFAULT_CONTINUATION.as_millis();
+        assert_eq!(u128::from(ServeArgs::default().continuation_ms), default);
+        assert!(USAGE.contains(&format!("step (default {default})")));
+    }
+
+    #[test]
     fn serve_takes_the_engine_options() {
         let Command::Serve(evented) = parse_str(
             "serve --engine evented --workers 3 --recovery off --lease-ttl-ms 800 \
-             --claim-timeout-ms 400 --redis-prefix t:1: --demo-tool-delay-ms 9",
+             --claim-timeout-ms 400 --redis-prefix t:1: --demo-tool-delay-ms 9 \
+             --continuation-ms 0",
         )
         .unwrap() else {
             panic!("not serve");
@@ -317,6 +337,7 @@ mod tests {
         assert!(!evented.recovery);
         assert_eq!(evented.lease_ttl_ms, 800);
         assert_eq!(evented.claim_timeout_ms, Some(400));
+        assert_eq!(evented.continuation_ms, 0);
         assert_eq!(evented.redis_prefix.as_deref(), Some("t:1:"));
         assert_eq!(evented.demo_tool_delay_ms, 9);
         let Command::Serve(api) = parse_str("serve --engine=evented --no-workers").unwrap() else {

@@ -12,7 +12,8 @@
 //! ```
 //!
 //! `--engine evented` runs the agent as queued steps (`mastra-workflows`): `--workers N` or
-//! `--no-workers`, `--recovery auto|off`, `--lease-ttl-ms`; on Redis, API-only and worker
+//! `--no-workers`, `--recovery auto|off`, `--lease-ttl-ms`, `--continuation-ms` (a worker's
+//! turn on one run, 200 ms; 0 queues every step); on Redis, API-only and worker
 //! processes form one deployment that survives the death of a worker. `--inngest` runs it
 //! as an Inngest function served at `/api/inngest` (`mastra-inngest`).
 //!

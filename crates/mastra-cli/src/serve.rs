@@ -174,7 +174,8 @@ async fn deploy(
         }
         Engine::Evented => {
             let mut engine = EventedEngine::builder(pubsub)
-                .lease_ttl(Duration::from_millis(options.lease_ttl_ms));
+                .lease_ttl(Duration::from_millis(options.lease_ttl_ms))
+                .continuation(Duration::from_millis(options.continuation_ms));
             if let Some(store) = store {
                 engine = engine.store(store);
             }
