@@ -6,16 +6,12 @@
 
 mod support;
 
-use async_trait::async_trait;
-use futures::StreamExt;
+use mastra_core::scripted::{ScriptedModel, ScriptedResponse};
 use mastra_core::tool::tool;
-use mastra_core::{
-    Agent, FinishReason, LanguageModel, ModelError, ModelPart, ModelRequest, ModelStream, Role,
-    StreamOptions, ToolContext, ToolError, Usage,
-};
+use mastra_core::{Agent, StreamOptions, ToolContext, ToolError, Usage};
 use mastra_pubsub::{Delivery, EventType, PubSub, Subscription};
 use mastra_workflows::task::{Task, WORKFLOWS_TOPIC};
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::time::Duration;
 use support::*;
 use tokio::time::timeout;
@@ -132,79 +128,34 @@ async fn stopping_workers_hand_a_continued_run_on_after_the_step_in_progress() {
     assert_eq!(count(&events, EventType::OwnershipClaimed), 0);
 }
 
-/// Takes `n` tool rounds (the user message says how many), each tool call sleeping a bit.
-#[derive(Debug, Clone, Copy)]
-struct Rounds;
-
-#[async_trait]
-impl LanguageModel for Rounds {
-    fn provider(&self) -> &str {
-        "test"
-    }
-
-    fn model_id(&self) -> &str {
-        "rounds"
-    }
-
-    async fn stream(&self, request: ModelRequest) -> Result<ModelStream, ModelError> {
-        let done = request
-            .messages
-            .iter()
-            .filter(|m| m.role == Role::Tool)
-            .count();
-        let wanted: usize = request
-            .messages
-            .iter()
-            .find(|m| m.role == Role::User)
-            .and_then(|m| m.text().parse().ok())
-            .unwrap_or(0);
-        let usage = Usage::new(1, 1);
-        let parts = if done < wanted {
-            vec![
-                ModelPart::ToolCall {
-                    id: format!("c{done}"),
-                    name: "wait".into(),
-                    args: "{}".into(),
-                },
-                ModelPart::Finish {
-                    reason: FinishReason::ToolCalls,
-                    usage,
-                },
-            ]
-        } else {
-            vec![
-                ModelPart::TextDelta(format!("{wanted} rounds")),
-                ModelPart::Finish {
-                    reason: FinishReason::Stop,
-                    usage,
-                },
-            ]
-        };
-        Ok(futures::stream::iter(parts.into_iter().map(Ok)).boxed())
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn runs_sharing_one_worker_take_turns() {
-    let wait = tool("wait", "waits a little", |_: Value, _: ToolContext| async {
-        tokio::time::sleep(Duration::from_millis(3)).await;
-        Ok::<_, ToolError>(Value::Null)
-    });
-    let agent = Agent::builder("waiter", Rounds)
-        .tool(wait)
+    let wait = || {
+        tool("wait", "waits a little", |_: Value, _: ToolContext| async {
+            tokio::time::sleep(Duration::from_millis(3)).await;
+            Ok::<_, ToolError>(Value::Null)
+        })
+    };
+    // The long run takes 30 tool calls of 3 ms or more: many turns of 10 ms.
+    let rounds = (0..30).map(|_| ScriptedResponse::new().tool_call("wait", json!({})));
+    let long_model = ScriptedModel::new(rounds.chain([ScriptedResponse::text("30 rounds")]));
+    let long_agent = Agent::builder("long", long_model)
+        .tool(wait())
         .max_steps(100)
         .build();
+    let short_model = ScriptedModel::new([ScriptedResponse::text("0 rounds")]);
+    let short_agent = Agent::builder("short", short_model).tool(wait()).build();
     let deployment = Deployment::new();
-    // The long run takes 30 tool calls of 3 ms or more: many turns of 10 ms. The short
-    // one is queued while the long one's first turn goes on.
     let engine = deployment
         .engine("a")
         .continuation(Duration::from_millis(10))
         .build();
-    let durable = deployment.durable(agent, &engine);
+    let long = deployment.durable(long_agent, &engine);
+    let short = deployment.durable(short_agent, &engine);
     let _workers = engine.start_workers(1).await.unwrap();
-    let long = durable.stream("30", StreamOptions::new()).await.unwrap();
-    let short = durable.stream("0", StreamOptions::new()).await.unwrap();
+    // The short run is queued while the long one's first turn goes on.
+    let long = long.stream("go", StreamOptions::new()).await.unwrap();
+    let short = short.stream("go", StreamOptions::new()).await.unwrap();
     let long = tokio::spawn(long.output());
     let short = timeout(WAIT, short.output()).await.unwrap().unwrap();
     assert_eq!(short.text, "0 rounds", "{short:#?}");
