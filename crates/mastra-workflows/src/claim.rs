@@ -153,7 +153,11 @@ impl Claim {
         }
     }
 
-    fn stale(&self) -> bool {
+    /// Lost, or not confirmed for half a TTL.
+    pub(crate) fn stale(&self) -> bool {
+        if self.is_lost() {
+            return true;
+        }
         let verified_at = *self.verified_at.lock().unwrap_or_else(|e| e.into_inner());
         verified_at.elapsed() > self.ttl / 2
     }

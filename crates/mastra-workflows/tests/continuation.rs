@@ -12,6 +12,7 @@ use mastra_core::{Agent, StreamOptions, ToolContext, ToolError, Usage};
 use mastra_pubsub::{Delivery, EventType, PubSub, Subscription};
 use mastra_workflows::task::{Task, WORKFLOWS_TOPIC};
 use serde_json::{json, Value};
+use std::sync::Arc;
 use std::time::Duration;
 use support::*;
 use tokio::time::timeout;
@@ -126,6 +127,60 @@ async fn stopping_workers_hand_a_continued_run_on_after_the_step_in_progress() {
     assert_eq!(count(&events, EventType::Finish), 1);
     // A clean hand-over voids nothing.
     assert_eq!(count(&events, EventType::OwnershipClaimed), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_stopped_in_a_continued_save_starts_no_further_step() {
+    let (model, lookups) = (RoundModel::two_tool_rounds(), Lookups::new());
+    let deployment = Deployment::new();
+    let leases = Arc::new(StoppableLeases {
+        inner: deployment.leases.clone(),
+        stopped: Default::default(),
+        continued: Default::default(),
+    });
+    // a's save of step 1 goes through, then a "stops" before it hears back.
+    let store = FreezingStore::new(deployment.store.clone(), 1);
+    let engine_a = deployment
+        .engine("a")
+        .store(store.clone())
+        .leases(leases.clone())
+        .continuation(LONG_TURN)
+        .build();
+    let durable = deployment.durable(agent(&model, &lookups), &engine_a);
+    let engine_b = deployment.engine("b").continuation(LONG_TURN).build();
+    deployment.durable(agent(&model, &lookups), &engine_b);
+    let _workers_a = engine_a.start_workers(1).await.unwrap();
+    let stream = durable.stream("question", StreamOptions::new()).await;
+    let stream = stream.unwrap();
+    let run_id = stream.run_id().to_owned();
+    timeout(WAIT, store.frozen.notified()).await.unwrap();
+    // a's renewals hang too, its lease runs out, and b takes the run over.
+    leases.stop("a/0");
+    tokio::time::sleep(LEASE_TTL + Duration::from_millis(100)).await;
+    let _workers_b = engine_b.start_workers(1).await.unwrap();
+    assert!(engine_b.recover(&run_id).await.unwrap());
+    let output = timeout(WAIT, stream.output()).await.unwrap().unwrap();
+    assert_eq!(output.text, FULL_TEXT);
+    let log_len = durable.context().channel.log_len(&run_id).await.unwrap();
+    // a continues: its save was accepted, but its claim is stale, so it confirms the lease
+    // before it takes the tool step, finds it lost and stops.
+    leases.resume();
+    store.thaw.notify_one();
+    tokio::time::sleep(LEASE_TTL).await;
+    assert_eq!(lookups.keys().len(), 2, "no tool call ran twice");
+    assert_eq!(model.gate.calls(), 3, "no model call ran twice");
+    let now = durable.context().channel.log_len(&run_id).await.unwrap();
+    assert_eq!(now, log_len, "a wrote nothing more");
+    let saves: Vec<(u64, u64, bool)> = store
+        .saves()
+        .iter()
+        .map(|s| (s.step, s.generation, s.accepted))
+        .collect();
+    assert_eq!(saves, [(1, 1, true)], "a saved nothing more");
+    let events = envelopes(&durable, &run_id).await;
+    assert_eq!(count(&events, EventType::Finish), 1);
+    assert_eq!(count(&events, EventType::OwnershipClaimed), 1);
+    assert_eq!(client_text(&events), FULL_TEXT);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

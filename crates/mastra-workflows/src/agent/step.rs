@@ -182,7 +182,7 @@ impl EventedEngine {
                 data: String::new(),
             };
             match progress {
-                StepProgress::Continue if turn.goes_on() && !claim.is_lost() => {
+                StepProgress::Continue if turn.goes_on() => {
                     // Saved with the lease kept: the next step is taken here.
                     let checkpoint = Checkpoint {
                         state: executor.state(),
@@ -196,6 +196,15 @@ impl EventedEngine {
                     };
                     if !store.save(&next).await? {
                         return Err(superseded(run_id));
+                    }
+                    // A claim not confirmed for half a TTL (this process was stopped, say
+                    // during the save) is confirmed before another step starts here.
+                    if claim.stale() && !claim.verify().await {
+                        return Err(match claim.is_lost() {
+                            true => superseded(run_id),
+                            // Cannot tell: the message goes back, its next taker fences.
+                            false => WorkflowError::Store("cannot confirm the run's lease".into()),
+                        });
                     }
                 }
                 StepProgress::Continue => {

@@ -7,14 +7,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
 
-/// A workflow store that hangs for good right after storing the checkpoint of step
-/// `freeze_at`, as a process dying between storing a step and queueing the next would;
-/// it notes every save it was asked for.
+/// A workflow store that hangs right after storing the checkpoint of step `freeze_at`
+/// (for good unless thawed), as a process dying, or stopped, between storing a step and
+/// going on would; it notes every save it was asked for.
 #[derive(Debug)]
 pub struct FreezingStore {
     pub inner: Arc<InMemoryWorkflowStore>,
     pub freeze_at: u64,
     pub frozen: Notify,
+    pub thaw: Notify,
     pub saves: Mutex<Vec<Save>>,
 }
 
@@ -34,6 +35,7 @@ impl FreezingStore {
             inner,
             freeze_at,
             frozen: Notify::new(),
+            thaw: Notify::new(),
             saves: Mutex::new(Vec::new()),
         })
     }
@@ -61,7 +63,7 @@ impl WorkflowStore for FreezingStore {
         });
         if run.step == self.freeze_at {
             self.frozen.notify_one();
-            std::future::pending::<()>().await;
+            self.thaw.notified().await;
         }
         Ok(saved)
     }
