@@ -27,11 +27,12 @@ async fn eventually(what: &str, check: impl Fn() -> bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn counters_follow_runs_events_and_observers() {
-    let gate = Arc::new(Notify::new());
-    let held = gate.clone();
+    let (gate, entered) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+    let (held, called) = (gate.clone(), entered.clone());
     let wait = tool("wait", "waits for the test", move |_: Value, _ctx| {
-        let held = held.clone();
+        let (held, called) = (held.clone(), called.clone());
         async move {
+            called.notify_one();
             held.notified().await;
             Ok::<_, ToolError>(json!("done"))
         }
@@ -52,7 +53,11 @@ async fn counters_follow_runs_events_and_observers() {
     // While the tool waits, the run is active and its caller's stream is an observer.
     let mut stream = durable.stream("go", StreamOptions::new()).await.unwrap();
     let run_id = stream.run_id().to_owned();
-    eventually("the run is active", || metrics::snapshot().active_runs == 1).await;
+    // Once the tool is called, the model step's events are in the log.
+    tokio::time::timeout(Duration::from_secs(5), entered.notified())
+        .await
+        .expect("the tool is called");
+    assert_eq!(metrics::snapshot().active_runs, 1);
     assert_eq!(metrics::snapshot().observers, 1);
 
     // A second reader joining at offset 1 replays the log from there.
