@@ -187,11 +187,12 @@ async fn a_worker_stopped_in_a_continued_save_starts_no_further_step() {
 async fn runs_sharing_one_worker_take_turns() {
     let wait = || {
         tool("wait", "waits a little", |_: Value, _: ToolContext| async {
-            tokio::time::sleep(Duration::from_millis(3)).await;
+            tokio::time::sleep(Duration::from_millis(10)).await;
             Ok::<_, ToolError>(Value::Null)
         })
     };
-    // The long run takes 30 tool calls of 3 ms or more: many turns of 10 ms.
+    // The long run takes 30 tool calls of 10 ms or more: many turns of 10 ms, and far
+    // longer than the short run, even on a loaded machine.
     let rounds = (0..30).map(|_| ScriptedResponse::new().tool_call("wait", json!({})));
     let long_model = ScriptedModel::new(rounds.chain([ScriptedResponse::text("30 rounds")]));
     let long_agent = Agent::builder("long", long_model)
