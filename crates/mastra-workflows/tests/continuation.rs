@@ -12,7 +12,6 @@ use mastra_core::{Agent, StreamOptions, ToolContext, ToolError, Usage};
 use mastra_pubsub::{Delivery, EventType, PubSub, Subscription};
 use mastra_workflows::task::{Task, WORKFLOWS_TOPIC};
 use serde_json::{json, Value};
-use std::sync::Arc;
 use std::time::Duration;
 use support::*;
 use tokio::time::timeout;
@@ -133,11 +132,7 @@ async fn stopping_workers_hand_a_continued_run_on_after_the_step_in_progress() {
 async fn a_worker_stopped_in_a_continued_save_starts_no_further_step() {
     let (model, lookups) = (RoundModel::two_tool_rounds(), Lookups::new());
     let deployment = Deployment::new();
-    let leases = Arc::new(StoppableLeases {
-        inner: deployment.leases.clone(),
-        stopped: Default::default(),
-        continued: Default::default(),
-    });
+    let leases = StoppableLeases::new(deployment.leases.clone());
     // a's save of step 1 goes through, then a "stops" before it hears back.
     let store = FreezingStore::new(deployment.store.clone(), 1);
     let engine_a = deployment

@@ -8,7 +8,6 @@ mod support;
 use mastra_core::{StreamOptions, Usage};
 use mastra_pubsub::{Event, EventType};
 use serde_json::json;
-use std::sync::Arc;
 use std::time::Duration;
 use support::*;
 use tokio::time::{sleep, timeout};
@@ -19,11 +18,7 @@ const WAIT: Duration = Duration::from_secs(10);
 async fn a_superseded_executor_writes_nothing_and_calls_no_model() {
     let (model, lookups) = (RoundModel::two_tool_rounds(), Lookups::new());
     let deployment = Deployment::new();
-    let leases = Arc::new(StoppableLeases {
-        inner: deployment.leases.clone(),
-        stopped: Default::default(),
-        continued: Default::default(),
-    });
+    let leases = StoppableLeases::new(deployment.leases.clone());
     let store = deployment.store.clone();
     let (engine_a, durable) =
         deployment.instance_with("a", agent(&model, &lookups), store, leases.clone());

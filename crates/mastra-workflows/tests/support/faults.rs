@@ -91,6 +91,15 @@ pub struct StoppableLeases {
 }
 
 impl StoppableLeases {
+    /// Leases of `inner` whose renewals nobody has stopped yet.
+    pub fn new(inner: Arc<dyn LeaseProvider>) -> Arc<Self> {
+        Arc::new(Self {
+            inner,
+            stopped: Mutex::new(None),
+            continued: Notify::new(),
+        })
+    }
+
     pub fn stop(&self, owner: &str) {
         *self.stopped.lock().unwrap() = Some(owner.to_owned());
     }
