@@ -200,9 +200,10 @@ fn ceiling_table(rows: &[CeilingRow], figures: &Figures) -> String {
     let theirs_w1 = Spread::of(&values(&figures.theirs_redis, &["w1", "chunks_per_s"]));
     if let (Some(eval), Some(ours), Some(theirs)) = (eval_one, ours_w1, theirs_w1) {
         md.push_str(&format!(
-            "\nOne durable run appends each event with one awaited script call, so the \
-             single-connection `EVAL` rate is its ceiling: W1 with Redis reaches {}% of it \
-             here ({} chunks/s), upstream {}% ({} chunks/s).\n",
+            "\nA run that awaited one script call per event would be capped by the \
+             single-connection `EVAL` rate; ours hands a run's events to the log in pipelined \
+             batches (one script call per batch), so it is not: W1 with Redis reaches {}% of \
+             that rate here ({} chunks/s), upstream {}% ({} chunks/s).\n",
             number(ours.median / eval * 100.0),
             number(ours.median),
             number(theirs.median / eval * 100.0),
