@@ -23,11 +23,12 @@ use crate::{RedisConfig, RedisConnection, RedisError};
 ///
 /// `generation` and `cancel` are the authority for those two fields ([`fence`] and
 /// [`request_cancel`] change only them); [`load`] overlays them on the JSON record.
-/// `put`, `save`, `fence`, `request_cancel` and `remove` are each one Lua script, so one
-/// round trip and atomic: a writer whose generation is older than the stored one is
-/// refused inside Redis, and a superseded executor can never overwrite its successor's
-/// state, whatever the interleaving across processes. Generations are compared exactly
-/// (as decimal strings), not as Lua's floating-point numbers.
+/// `put`, `save` (also `save_reading_cancel`), `fence`, `request_cancel` and `remove` are
+/// each one Lua script, so one round trip and atomic: a writer whose generation is older
+/// than the stored one is refused inside Redis, and a superseded executor can never
+/// overwrite its successor's state, whatever the interleaving across processes.
+/// Generations are compared exactly (as decimal strings), not as Lua's floating-point
+/// numbers.
 ///
 /// [`list`] reads the set (`SMEMBERS`) rather than `SCAN`ning the keyspace: its cost is the
 /// number of runs, not the number of keys in the database (run logs included), and the
@@ -220,6 +221,22 @@ impl WorkflowStore for RedisWorkflowStore {
         self.script(|s| &s.workflow_save, keys, Self::write_args(run)?)
             .await
             .map(|(saved, _)| saved)
+    }
+
+    async fn save_reading_cancel(&self, run: &StoredRun) -> Result<Option<bool>, WorkflowError> {
+        let keys = vec![self.run_key(&run.run_id), self.index_key()];
+        let args = Self::write_args(run)?;
+        let (reply, _) = self
+            .run_script(|s| &s.workflow_save_read_cancel, keys, args)
+            .await?;
+        match reply.as_u64() {
+            Some(0) => Ok(None),
+            Some(1) => Ok(Some(false)),
+            Some(2) => Ok(Some(true)),
+            _ => Err(WorkflowError::Store(format!(
+                "unexpected reply from the save script: {reply:?}"
+            ))),
+        }
     }
 
     async fn fence(&self, run_id: &str, generation: u64) -> Result<bool, WorkflowError> {

@@ -8,9 +8,10 @@ mod support;
 
 use mastra_core::scripted::{ScriptedModel, ScriptedResponse};
 use mastra_core::tool::tool;
-use mastra_core::{Agent, StreamOptions, ToolContext, ToolError, Usage};
+use mastra_core::{Agent, FinishReason, StreamOptions, ToolContext, ToolError, Usage};
 use mastra_pubsub::{Delivery, EventType, PubSub, Subscription};
 use mastra_workflows::task::{Task, WORKFLOWS_TOPIC};
+use mastra_workflows::WorkflowStore;
 use serde_json::{json, Value};
 use std::time::Duration;
 use support::*;
@@ -126,6 +127,34 @@ async fn stopping_workers_hand_a_continued_run_on_after_the_step_in_progress() {
     assert_eq!(count(&events, EventType::Finish), 1);
     // A clean hand-over voids nothing.
     assert_eq!(count(&events, EventType::OwnershipClaimed), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_stored_during_a_turn_ends_the_run_at_its_next_step() {
+    let (model, lookups) = (RoundModel::two_tool_rounds(), Lookups::new());
+    let deployment = Deployment::new();
+    let engine = deployment.engine("a").continuation(LONG_TURN).build();
+    let durable = deployment.durable(agent(&model, &lookups), &engine);
+    lookups.gate.stop_at(0);
+    let _workers = engine.start_workers(1).await.unwrap();
+    let stream = durable.stream("question", StreamOptions::new()).await;
+    let stream = stream.unwrap();
+    let run_id = stream.run_id().to_owned();
+    timeout(WAIT, lookups.gate.reached.notified())
+        .await
+        .unwrap();
+    // A cancel request whose announcement on the control topic never came (stored only).
+    assert!(deployment.store.request_cancel(&run_id).await.unwrap());
+    lookups.gate.release.notify_one();
+    let output = timeout(WAIT, stream.output()).await.unwrap().unwrap();
+    assert_eq!(output.finish_reason, FinishReason::Abort);
+    assert_eq!(
+        model.gate.calls(),
+        1,
+        "the step after the save called no model"
+    );
+    let events = envelopes(&durable, &run_id).await;
+    assert_eq!(events.iter().filter(|e| e.is_terminal()).count(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

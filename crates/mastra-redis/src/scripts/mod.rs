@@ -77,6 +77,7 @@ pub(crate) struct Scripts {
     pub(crate) lease_release: LuaScript,
     pub(crate) workflow_put: LuaScript,
     pub(crate) workflow_save: LuaScript,
+    pub(crate) workflow_save_read_cancel: LuaScript,
     pub(crate) workflow_fence: LuaScript,
     pub(crate) workflow_cancel: LuaScript,
     pub(crate) workflow_remove: LuaScript,
@@ -101,6 +102,10 @@ impl Scripts {
             lease_release: LuaScript::with_prelude(LEASE_FUNCTIONS, LEASE_RELEASE),
             workflow_put: LuaScript::new(WORKFLOW_PUT),
             workflow_save: LuaScript::with_prelude(WORKFLOW_FUNCTIONS, WORKFLOW_SAVE),
+            workflow_save_read_cancel: LuaScript::with_prelude(
+                WORKFLOW_FUNCTIONS,
+                WORKFLOW_SAVE_READ_CANCEL,
+            ),
             workflow_fence: LuaScript::with_prelude(WORKFLOW_FUNCTIONS, WORKFLOW_FENCE),
             workflow_cancel: LuaScript::new(WORKFLOW_CANCEL),
             workflow_remove: LuaScript::with_prelude(WORKFLOW_FUNCTIONS, WORKFLOW_REMOVE),

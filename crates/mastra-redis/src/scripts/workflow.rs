@@ -38,6 +38,15 @@ pub(crate) const WORKFLOW_SAVE: &str = r#"
 return save(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 "#;
 
+/// Saves a workflow run as [`WORKFLOW_SAVE`] and reads its cancel flag: 0 when refused,
+/// 1 when saved, 2 when saved and a cancel request is stored. KEYS and ARGV as
+/// [`WORKFLOW_PUT`]. After [`WORKFLOW_FUNCTIONS`].
+pub(crate) const WORKFLOW_SAVE_READ_CANCEL: &str = r#"
+if save(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4]) == 0 then return 0 end
+if redis.call('HGET', KEYS[1], 'cancel') == '1' then return 2 end
+return 1
+"#;
+
 /// Raises a workflow run's generation to ARGV[1]. KEYS: the run's hash. Returns 1, or 0
 /// when the run is missing or already newer. After [`WORKFLOW_FUNCTIONS`].
 pub(crate) const WORKFLOW_FENCE: &str = r#"

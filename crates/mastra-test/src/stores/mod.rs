@@ -114,6 +114,7 @@ macro_rules! workflow_store_suite {
             list_names_every_run,
             data_is_stored_verbatim,
             held_is_stored_with_each_save,
+            save_reading_cancel_reports_a_stored_request,
             concurrent_claimants_newest_generation_wins,
             a_superseded_owner_never_overwrites,
             cancel_racing_saves_is_kept,

@@ -254,6 +254,35 @@ pub async fn held_is_stored_with_each_save(factory: &dyn WorkflowStoreFactory) {
     empty(&*store).await;
 }
 
+/// `save_reading_cancel` saves as `save` does and reads the stored cancel flag in the same
+/// operation: `None` when refused, else whether a cancel request is stored.
+pub async fn save_reading_cancel_reports_a_stored_request(factory: &dyn WorkflowStoreFactory) {
+    let store = one(factory).await;
+    let mut record = run("r", 1, 0, "{}");
+    assert_eq!(store.save_reading_cancel(&record).await.unwrap(), None);
+    store.put(&record).await.unwrap();
+    record.step = 1;
+    assert_eq!(
+        store.save_reading_cancel(&record).await.unwrap(),
+        Some(false)
+    );
+    assert_eq!(store.load("r").await.unwrap().unwrap().step, 1);
+    assert!(store.request_cancel("r").await.unwrap());
+    record.step = 2;
+    assert_eq!(
+        store.save_reading_cancel(&record).await.unwrap(),
+        Some(true)
+    );
+    let saved = store.load("r").await.unwrap().unwrap();
+    assert_eq!((saved.step, saved.cancel_requested), (2, true));
+    // A fenced-out writer is refused and learns nothing.
+    assert!(store.fence("r", 2).await.unwrap());
+    record.step = 3;
+    assert_eq!(store.save_reading_cancel(&record).await.unwrap(), None);
+    assert_eq!(store.load("r").await.unwrap().unwrap().step, 2);
+    empty(&*store).await;
+}
+
 /// Claimants with generations 1..=K, each on its own handle (its own connections), fence
 /// and then save concurrently: only the newest generation's writes survive, and once a
 /// claimant is refused it stays refused (a generation never goes back).

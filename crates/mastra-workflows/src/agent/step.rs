@@ -144,7 +144,7 @@ impl EventedEngine {
         let run = EngineRun {
             state: checkpoint.state,
             callbacks,
-            abort,
+            abort: abort.clone(),
         };
         let mut executor = ctx.fenced_executor(run, claim.generation, claim.clone());
         // Renews the lease for as long as the steps go on; resolves once it is lost.
@@ -194,8 +194,12 @@ impl EventedEngine {
                         data,
                         ..next
                     };
-                    if !store.save(&next).await? {
-                        return Err(superseded(run_id));
+                    match store.save_reading_cancel(&next).await? {
+                        None => return Err(superseded(run_id)),
+                        // An abort requested meanwhile ends the run at its next step,
+                        // even if its announcement on the control topic was missed.
+                        Some(true) => abort.abort(),
+                        Some(false) => {}
                     }
                     // A claim not confirmed for half a TTL (this process was stopped, say
                     // during the save) is confirmed before another step starts here.

@@ -36,14 +36,18 @@ impl WorkflowStore for InMemoryWorkflowStore {
     }
 
     async fn save(&self, run: &StoredRun) -> Result<bool, WorkflowError> {
+        Ok(self.save_reading_cancel(run).await?.is_some())
+    }
+
+    async fn save_reading_cancel(&self, run: &StoredRun) -> Result<Option<bool>, WorkflowError> {
         Ok(self.with(|r| match r.get_mut(&run.run_id) {
             Some(stored) if stored.generation <= run.generation => {
                 let cancel = stored.cancel_requested;
                 *stored = run.clone();
                 stored.cancel_requested |= cancel;
-                true
+                Some(stored.cancel_requested)
             }
-            _ => false,
+            _ => None,
         }))
     }
 

@@ -82,6 +82,16 @@ pub trait WorkflowStore: Send + Sync + fmt::Debug {
     /// `run.generation`; a pending cancel request is kept. `false` when refused.
     async fn save(&self, run: &StoredRun) -> Result<bool, WorkflowError>;
 
+    /// [`save`](Self::save)s `run` and tells whether a cancel request is stored for it:
+    /// `None` when the save was refused, else `Some(cancel requested)`. An owner that goes
+    /// on with the run's next steps itself reads requests this way, even one whose
+    /// announcement on the run's control topic it missed. By default a plain save that
+    /// reports no request (requests still arrive on the control topic); the in-memory and
+    /// Redis stores read the flag in the same operation.
+    async fn save_reading_cancel(&self, run: &StoredRun) -> Result<Option<bool>, WorkflowError> {
+        Ok(self.save(run).await?.then_some(false))
+    }
+
     /// Raises the stored generation to `generation` (a new owner's claim), so that older
     /// owners' writes are refused from now on. `false` when the record is missing or
     /// already newer.
