@@ -6,7 +6,7 @@ use mastra_core::{
     Agent, FinishReason, LanguageModel, ModelError, ModelPart, ModelRequest, ModelStream, Role,
     ToolError, Usage,
 };
-use mastra_durable::{create_durable_agent, DurableAgent};
+use mastra_durable::{create_durable_agent, DurableAgent, DurableAgentBuilder};
 use mastra_pubsub::EventEmitterPubSub;
 use std::sync::Arc;
 
@@ -75,19 +75,18 @@ pub(crate) fn plain_agent() -> Agent {
 
 /// The same agent, durable, over in-memory backends with room for `max_keys` run logs.
 pub(crate) fn durable_agent(max_keys: u64) -> DurableAgent {
-    let cache = InMemoryServerCache::with_options(
-        InMemoryServerCacheOptions::default().with_max_keys(max_keys),
-    );
-    create_durable_agent(plain_agent())
-        .pubsub(Arc::new(EventEmitterPubSub::new()))
-        .cache(Arc::new(cache))
-        .cleanup_timeout(std::time::Duration::from_millis(1))
-        .build()
+    durable_builder(max_keys).build()
 }
 
 /// [`durable_agent`] with pipelined log appends (not the in-memory default), to measure
 /// what the writer's task hop costs where an append is cheap.
 pub(crate) fn durable_agent_pipelined(max_keys: u64) -> DurableAgent {
+    durable_builder(max_keys)
+        .pipelining(mastra_durable::Pipelining::On)
+        .build()
+}
+
+fn durable_builder(max_keys: u64) -> DurableAgentBuilder {
     let cache = InMemoryServerCache::with_options(
         InMemoryServerCacheOptions::default().with_max_keys(max_keys),
     );
@@ -95,8 +94,6 @@ pub(crate) fn durable_agent_pipelined(max_keys: u64) -> DurableAgent {
         .pubsub(Arc::new(EventEmitterPubSub::new()))
         .cache(Arc::new(cache))
         .cleanup_timeout(std::time::Duration::from_millis(1))
-        .pipelining(mastra_durable::Pipelining::On)
-        .build()
 }
 
 /// The same durable agent with the default cleanup timeout (its logs outlive the run).

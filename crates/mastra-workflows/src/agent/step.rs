@@ -10,7 +10,7 @@ use crate::task::{Task, AGENT_WORKFLOW_PREFIX};
 use crate::worker::{StopSignal, TaskHandler};
 use crate::WorkflowError;
 use async_trait::async_trait;
-use mastra_core::{AbortSignal, StepProgress};
+use mastra_core::{AbortSignal, RunState, StepProgress};
 use mastra_durable::engine::metrics::ActiveRun;
 use mastra_durable::engine::{DriveOutcome, EngineRun, RunContext};
 use mastra_pubsub::{Event, EventType};
@@ -183,33 +183,11 @@ impl EventedEngine {
             };
             match progress {
                 StepProgress::Continue if turn.goes_on() => {
-                    // Saved with the lease kept: the next step is taken here.
                     let checkpoint = Checkpoint {
                         state: executor.state(),
                         log_len,
                     };
-                    let data = serde_json::to_string(&checkpoint)?;
-                    let next = StoredRun {
-                        held: true,
-                        data,
-                        ..next
-                    };
-                    match store.save_reading_cancel(&next).await? {
-                        None => return Err(superseded(run_id)),
-                        // An abort requested meanwhile ends the run at its next step,
-                        // even if its announcement on the control topic was missed.
-                        Some(true) => abort.abort(),
-                        Some(false) => {}
-                    }
-                    // A claim not confirmed for half a TTL (this process was stopped, say
-                    // during the save) is confirmed before another step starts here.
-                    if claim.stale() && !claim.verify().await {
-                        return Err(match claim.is_lost() {
-                            true => superseded(run_id),
-                            // Cannot tell: the message goes back, its next taker fences.
-                            false => WorkflowError::Store("cannot confirm the run's lease".into()),
-                        });
-                    }
+                    self.save_going_on(claim, next, &checkpoint, &abort).await?;
                 }
                 StepProgress::Continue => {
                     let checkpoint = Checkpoint {
@@ -269,6 +247,40 @@ impl EventedEngine {
                 }
             }
         }
+    }
+
+    /// Saves the step just taken with the lease kept (`held`), so that this worker takes
+    /// the next step itself; raises `abort` when a cancel request is stored.
+    async fn save_going_on(
+        &self,
+        claim: &Claim,
+        next: StoredRun,
+        checkpoint: &Checkpoint<&RunState>,
+        abort: &AbortSignal,
+    ) -> Result<(), WorkflowError> {
+        let next = StoredRun {
+            held: true,
+            data: serde_json::to_string(checkpoint)?,
+            ..next
+        };
+        let run_id = &next.run_id;
+        match self.inner.store.save_reading_cancel(&next).await? {
+            None => return Err(superseded(run_id)),
+            // An abort requested meanwhile ends the run at its next step, even if its
+            // announcement on the control topic was missed.
+            Some(true) => abort.abort(),
+            Some(false) => {}
+        }
+        // A claim not confirmed for half a TTL (this process was stopped, say during the
+        // save) is confirmed before another step starts here.
+        if claim.stale() && !claim.verify().await {
+            return Err(match claim.is_lost() {
+                true => superseded(run_id),
+                // Cannot tell: the message goes back, its next taker fences.
+                false => WorkflowError::Store("cannot confirm the run's lease".into()),
+            });
+        }
+        Ok(())
     }
 
     async fn forget(&self, run_id: &str, generation: u64) -> Result<(), WorkflowError> {
